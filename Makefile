@@ -1,0 +1,33 @@
+# `make run` serves the portal on http://127.0.0.1:5000 with SQLite, the development mailbox and demo
+# data; `make test` runs the whole test suite. Both set up everything they need on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+export FLASK_APP = portal
+
+.PHONY: run test install translations lint worker
+
+$(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	touch $@
+
+install: $(BIN)/.installed
+
+translations: install
+	$(BIN)/pybabel compile -d portal/translations -D messages -f --statistics 2>&1 | tail -n 2
+
+run: install translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load
+	PORTAL_SERVE=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+worker: install translations
+	$(BIN)/flask worker
+
+test: install translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .

@@ -1,0 +1,151 @@
+"""What the company holds about a customer: the record, contact points, orders, consents, history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import UTCDateTime, db, utcnow
+from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose
+
+# Which kinds each channel admits: addresses are home/office, phones mobile/home/office,
+# e-mail addresses personal/company.
+KINDS_BY_CHANNEL = {
+    Channel.ADDRESS: (ContactKind.HOME, ContactKind.OFFICE),
+    Channel.PHONE: (ContactKind.MOBILE, ContactKind.HOME, ContactKind.OFFICE),
+    Channel.EMAIL: (ContactKind.PERSONAL, ContactKind.COMPANY),
+}
+
+
+def _channel_kind_rule() -> str:
+    clauses = []
+    for channel, kinds in KINDS_BY_CHANNEL.items():
+        allowed = ", ".join(f"'{kind.value}'" for kind in kinds)
+        clauses.append(f"(channel = '{channel.value}' AND kind IN ({allowed}))")
+    return " OR ".join(clauses)
+
+
+class Customer(db.Model):
+    __tablename__ = "customers"
+    __table_args__ = (DataSource.check("source", "source_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(20))
+    preferred_locale: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact_points: Mapped[list[ContactPoint]] = relationship(
+        back_populates="customer", order_by="ContactPoint.id")
+    orders: Mapped[list[Order]] = relationship(back_populates="customer", order_by="Order.ordered_on")
+    consents: Mapped[list[Consent]] = relationship(back_populates="customer", order_by="Consent.id")
+    changes: Mapped[list[DataChange]] = relationship(
+        back_populates="customer", order_by="DataChange.changed_at.desc()")
+
+    @property
+    def source_enum(self) -> DataSource:
+        return DataSource(self.source)
+
+
+class ContactPoint(db.Model):
+    """One address, phone number or e-mail address, with its kind and where it came from."""
+
+    __tablename__ = "contact_points"
+    __table_args__ = (
+        Channel.check("channel", "channel_known"),
+        CheckConstraint(_channel_kind_rule(), name="kind_fits_channel"),
+        DataSource.check("source", "source_known"),
+        Index("ix_contact_points_lookup", "channel", "value_normalized"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str] = mapped_column(String(400))
+    # The form used for look-ups: a lower-cased e-mail address, a phone number in E.164.
+    value_normalized: Mapped[str] = mapped_column(String(400))
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="contact_points")
+
+    @property
+    def channel_enum(self) -> Channel:
+        return Channel(self.channel)
+
+    @property
+    def kind_enum(self) -> ContactKind:
+        return ContactKind(self.kind)
+
+    @property
+    def source_enum(self) -> DataSource:
+        return DataSource(self.source)
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(String(400))
+    ordered_on: Mapped[date] = mapped_column(Date)
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date)
+
+    customer: Mapped[Customer] = relationship(back_populates="orders")
+
+
+class Consent(db.Model):
+    """A customer's consent for one purpose, with the evidence of how it was given (Decree 356 Art. 6)."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        Purpose.check("purpose", "purpose_known"),
+        ConsentMethod.check("method", "method_known"),
+        Index("uq_consents_customer_purpose", "customer_id", "purpose", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    is_granted: Mapped[bool]
+    method: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(String(400), default="")
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship(back_populates="consents")
+
+    @property
+    def purpose_enum(self) -> Purpose:
+        return Purpose(self.purpose)
+
+    @property
+    def method_enum(self) -> ConsentMethod:
+        return ConsentMethod(self.method)
+
+
+class DataChange(db.Model):
+    """One change to a customer's data: who, when, which field, old value and new value."""
+
+    __tablename__ = "data_changes"
+    __table_args__ = (ActorKind.check("actor_kind", "actor_kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    field: Mapped[str] = mapped_column(String(100))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+    customer: Mapped[Customer] = relationship(back_populates="changes")
+
+    @property
+    def actor_kind_enum(self) -> ActorKind:
+        return ActorKind(self.actor_kind)

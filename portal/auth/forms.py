@@ -1,0 +1,42 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+from wtforms.validators import InputRequired, ValidationError
+
+from portal.auth.services import InvalidAddress, normalize_code, normalize_email
+
+
+class SignInForm(FlaskForm):
+    email = StringField(_l("Your e-mail address"), validators=[InputRequired(_l("Enter your e-mail address."))],
+                        render_kw={"autocomplete": "email", "inputmode": "email", "autocapitalize": "none",
+                                   "spellcheck": "false"})
+    next = HiddenField()
+
+    def validate_email(self, field):
+        try:
+            self.normalized_email = normalize_email(field.data)
+        except InvalidAddress:
+            raise ValidationError(_l("This is not a valid e-mail address. Check it and try again.")) from None
+
+
+class ContinueForm(FlaskForm):
+    """Only the CSRF token: the link itself travels in a cookie, never in the form or URL."""
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code from the e-mail"), validators=[InputRequired(_l("Enter the code from the e-mail."))],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters",
+                                  "spellcheck": "false"})
+
+    def validate_code(self, field):
+        if len(normalize_code(field.data)) != 8 or len(field.data) > 40:
+            raise ValidationError(_l("The code has 8 letters and digits, like ABCD-2345."))
+
+
+class SignOutForm(FlaskForm):
+    pass
+
+
+class LanguageForm(FlaskForm):
+    locale = HiddenField()
+    next = HiddenField()

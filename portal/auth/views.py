@@ -1,0 +1,167 @@
+"""Customer sign-in pages. GET and HEAD never use anything up; only POSTs do."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from limits import parse_many
+
+from portal import clock
+from portal.access import load_principal
+from portal.auth import services
+from portal.auth.forms import CodeForm, ContinueForm, SignInForm, SignOutForm
+from portal.db import db
+from portal.extensions import limiter
+from portal.security import safe_next_path
+
+bp = Blueprint("auth", __name__)
+
+NONCE_COOKIE = "kn_signin_nonce"  # set in the browser that asked for the link
+LINK_COOKIE = "kn_signin_link"  # the token, moved out of the URL before any page is shown
+COOKIE_PATH = "/sign-in"
+
+
+def _client_request_limit() -> str:
+    return current_app.config["SIGN_IN_REQUESTS_PER_CLIENT"]
+
+
+def _client_attempt_limit() -> str:
+    return current_app.config["SIGN_IN_ATTEMPTS_PER_CLIENT"]
+
+
+def _address_allows_another_link(address: str) -> bool:
+    """Count a link against the per-address limit (3 an hour), in the rate-limit storage."""
+    key = services.keyed_hash(address)
+    allowed = True
+    for item in parse_many(current_app.config["SIGN_IN_LINKS_PER_ADDRESS"]):
+        allowed = limiter.limiter.hit(item, "sign-in-address", key) and allowed
+    return allowed
+
+
+def _set_cookie(response, name: str, value: str) -> None:
+    response.set_cookie(name, value, max_age=current_app.config["SIGN_IN_LINK_MINUTES"] * 60,
+                        path=COOKIE_PATH, secure=current_app.config["SESSION_COOKIE_SECURE"],
+                        httponly=True, samesite="Lax")
+
+
+def _clear_sign_in_cookies(response) -> None:
+    for name in (NONCE_COOKIE, LINK_COOKIE):
+        response.delete_cookie(name, path=COOKIE_PATH, secure=current_app.config["SESSION_COOKIE_SECURE"],
+                               httponly=True, samesite="Lax")
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_client_request_limit, methods=["POST"])
+def sign_in():
+    """Ask for an e-mail address and send it a sign-in link and code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.my_data"))
+    form = SignInForm(next=request.args.get("next", ""))
+    if not form.validate_on_submit():
+        return render_template("auth/sign_in.html", form=form), 400 if form.errors else 200
+    address = form.normalized_email
+    if not _address_allows_another_link(address):
+        message = _("Too many sign-in links were asked for this address. Please wait an hour and try again.")
+        return render_template("auth/sign_in.html", form=form, limit_message=message), 429
+    issued = services.issue_link(address, safe_next_path(form.next.data), str(get_locale()), clock.now())
+    db.session.commit()
+    response = redirect(url_for(".link_sent"), 303)
+    _set_cookie(response, NONCE_COOKIE, issued.nonce)
+    return response
+
+
+@bp.route("/sign-in/sent")
+def link_sent():
+    """Tell the visitor to open the e-mail; the page is the same for known and unknown addresses."""
+    return render_template("auth/link_sent.html", minutes=current_app.config["SIGN_IN_LINK_MINUTES"])
+
+
+@bp.route("/sign-in/link/<token>")
+def open_link(token: str):
+    """Move the token from the URL into a cookie, then show the Continue page at a clean URL."""
+    response = redirect(url_for(".continue_sign_in"), 303)
+    _set_cookie(response, LINK_COOKIE, token[:100])
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _link_from_cookie():
+    link = services.find_link(request.cookies.get(LINK_COOKIE))
+    if link is None or not link.is_usable(clock.now()):
+        return None
+    return link
+
+
+def _link_unusable():
+    response = current_app.make_response((render_template("auth/link_unusable.html"), 410))
+    _clear_sign_in_cookies(response)
+    return response
+
+
+@bp.route("/sign-in/continue", methods=["GET", "POST"])
+@limiter.limit(_client_attempt_limit, methods=["POST"])
+def continue_sign_in():
+    """Show "Continue" in the browser that asked for the link, the code form anywhere else."""
+    link = _link_from_cookie()
+    if link is None:
+        return _link_unusable()
+    same_browser = services.nonce_matches(link, request.cookies.get(NONCE_COOKIE))
+    if not same_browser:
+        # A mail scanner or another device: pressing "Continue" there must not sign anybody in.
+        return render_template("auth/code.html", form=CodeForm())
+    form = ContinueForm()
+    if form.validate_on_submit():
+        if not services.consume(link, clock.now()):
+            return _link_unusable()
+        return _signed_in(link)
+    return render_template("auth/continue.html", form=form)
+
+
+@bp.route("/sign-in/code", methods=["POST"])
+@limiter.limit(_client_attempt_limit)
+def enter_code():
+    """Sign in with the code from the e-mail (another device, or a browser without the nonce)."""
+    link = _link_from_cookie()
+    if link is None:
+        return _link_unusable()
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render_template("auth/code.html", form=form), 400
+    result = services.try_code(link, form.code.data, clock.now())
+    if result is services.CodeResult.ACCEPTED:
+        return _signed_in(link)
+    db.session.commit()  # the count of wrong codes must survive the error page
+    if result is services.CodeResult.WRONG:
+        form.code.errors.append(_("That code is not right. %(count)d attempts left.",
+                                  count=services.attempts_left(link)))
+        return render_template("auth/code.html", form=form), 400
+    return _link_unusable()
+
+
+def _signed_in(link):
+    """Start a fresh session (new cookie, new server-side row) for the customer of ``link``."""
+    key = services.start_session(link, clock.now())
+    db.session.commit()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(load_principal(f"c:{key}"))
+    response = redirect(link.next_path or url_for("account.my_data"), 303)
+    _clear_sign_in_cookies(response)
+    return response
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out():
+    """End the session on the server as well as in the browser."""
+    form = SignOutForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        services.end_session(current_user.session_row, clock.now(), "signed_out")
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.sign_in"), 303)

@@ -1,0 +1,81 @@
+"""``flask`` commands: worker, demo data, outbox inspection."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from portal import clock
+from portal.db import db
+
+
+def register(app) -> None:
+    app.cli.add_command(worker_command)
+    app.cli.add_command(demo_group)
+    app.cli.add_command(outbox_group)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Do the due work once and exit.")
+def worker_command(once: bool) -> None:
+    """Deliver the outbox (run as many of these as you like, on any machines)."""
+    from portal.outbox.worker import run_once, run_until_signalled
+
+    app = current_app._get_current_object()
+    if once:
+        click.echo(f"Tried {run_once(app)} message(s).")
+        return
+    run_until_signalled(app, app.config["WORKER_POLL_SECONDS"])
+
+
+@click.group("demo")
+def demo_group() -> None:
+    """Demo data for development."""
+
+
+@demo_group.command("load")
+def demo_load() -> None:
+    """Load the demo customers (once) and print the addresses to sign in with."""
+    from portal.demo import load_demo_data
+
+    created, addresses = load_demo_data(clock.now())
+    db.session.commit()
+    click.echo("Demo data loaded." if created else "Demo data already present.")
+    click.echo(f"Sign in at {current_app.config['BASE_URL']} with one of these addresses:")
+    for name, address in addresses:
+        click.echo(f"  {address:<40} {name}")
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Look at and resend outgoing e-mail."""
+
+
+@outbox_group.command("list")
+@click.option("--status", type=click.Choice(["pending", "sent", "failed"]), default=None)
+def outbox_list(status: str | None) -> None:
+    """List messages, newest first, with their delivery state."""
+    from portal.outbox.models import OutboxMessage
+
+    statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(100)
+    if status:
+        statement = statement.where(OutboxMessage.status == status)
+    for message in db.session.scalars(statement):
+        click.echo(f"{message.id:>6} {message.status:<8} attempts={message.attempt_count:<3} "
+                   f"{message.recipient:<35} {message.last_error or ''}")
+
+
+@outbox_group.command("resend")
+@click.argument("message_id", type=int)
+def outbox_resend(message_id: int) -> None:
+    """Queue a failed message again (same Message-ID)."""
+    from portal.outbox.delivery import resend
+    from portal.outbox.models import OutboxMessage, OutboxStatus
+
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status != OutboxStatus.FAILED.value:
+        raise click.ClickException("No failed message with that number.")
+    resend(message, clock.now(), "operator")
+    db.session.commit()
+    click.echo(f"Message {message_id} queued again.")

@@ -1,0 +1,116 @@
+"""Settings and their load order: defaults, then ``instance/portal.cfg``, then ``PORTAL_*``
+environment variables, then the test override passed to :func:`portal.create_app`."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+
+DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (refused in production)
+
+
+class Defaults:
+    """Safe development defaults. Production overrides them through the environment."""
+
+    ENV = "development"  # development | production | testing
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    BASE_URL = "http://127.0.0.1:5000"
+    TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
+    TRUSTED_PROXIES = 0  # how many reverse proxies sit in front and append to X-Forwarded-For
+    DATABASE_URL = ""  # empty: a SQLite file in the instance folder
+
+    SIGN_IN_LINK_MINUTES = 10
+    SIGN_IN_MAX_WRONG_CODES = 5
+    SIGN_IN_LINKS_PER_ADDRESS = "3 per hour"
+    SIGN_IN_REQUESTS_PER_CLIENT = "20 per hour;5 per minute"
+    SIGN_IN_ATTEMPTS_PER_CLIENT = "30 per hour;10 per minute"
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    RATELIMIT_STORAGE_URL = "memory://"
+
+    MAIL_TRANSPORT = "mailbox"  # mailbox (development page) | smtp
+    MAIL_FROM = "Khôi Ngô Security <no-reply@khoingo.net>"
+    MAIL_MESSAGE_ID_DOMAIN = "khoingo.net"
+    SMTP_HOST = "127.0.0.1"
+    SMTP_PORT = 25
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    SMTP_SECURITY = "none"  # none | starttls | ssl
+    SMTP_TIMEOUT = 20
+    MAIL_RETRY_FIRST_SECONDS = 30
+    MAIL_RETRY_MAX_SECONDS = 3600
+    MAIL_GIVE_UP_HOURS = 48
+    WORKER_POLL_SECONDS = 5
+    INPROCESS_WORKER = True  # development: deliver the outbox from a thread of the web process
+
+    COMPANY_NAME = "Công ty TNHH Khôi Ngô"
+    COMPANY_ADDRESS = "22A Kỳ Đồng, Phường 9, Quận 3, TP. Hồ Chí Minh"
+    COMPANY_EMAIL = "contact@khoingo.net"
+    COMPANY_PHONE = "0908.375.212"
+
+
+# Settings whose environment value is not a plain string.
+_INT_SETTINGS = {
+    "TRUSTED_PROXIES", "SIGN_IN_LINK_MINUTES", "SIGN_IN_MAX_WRONG_CODES", "SESSION_IDLE_MINUTES",
+    "SESSION_ABSOLUTE_HOURS", "SMTP_PORT", "SMTP_TIMEOUT", "MAIL_RETRY_FIRST_SECONDS",
+    "MAIL_RETRY_MAX_SECONDS", "MAIL_GIVE_UP_HOURS", "WORKER_POLL_SECONDS",
+}
+_BOOL_SETTINGS = {"INPROCESS_WORKER"}
+_LIST_SETTINGS = {"TRUSTED_HOSTS"}
+
+
+def _parse(name: str, raw: str):
+    if name in _INT_SETTINGS:
+        return int(raw)
+    if name in _BOOL_SETTINGS:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if name in _LIST_SETTINGS:
+        raw = raw.strip()
+        if raw.startswith("["):
+            return json.loads(raw)
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def from_environment(environ=os.environ) -> dict:
+    """Return the ``PORTAL_*`` variables of ``environ`` as settings, without the prefix."""
+    known = {name for name in dir(Defaults) if name.isupper()}
+    settings = {}
+    for key, raw in environ.items():
+        if key.startswith("PORTAL_") and key[len("PORTAL_"):] in known:
+            name = key[len("PORTAL_"):]
+            settings[name] = _parse(name, raw)
+    return settings
+
+
+def derive(config) -> None:
+    """Fill in the settings Flask and its extensions read, from the portal's own."""
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["INSTANCE_PATH"], "portal.db")
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    secure = config["BASE_URL"].startswith("https://")
+    config["SESSION_COOKIE_SECURE"] = secure
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_NAME"] = "kn_session"
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
+    config["RATELIMIT_HEADERS_ENABLED"] = True
+    config["BABEL_DEFAULT_LOCALE"] = "vi"
+    config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
+    config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
+    config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
+
+def check_production(config) -> None:
+    """Refuse to start a production portal with development secrets or plain-HTTP links."""
+    if config["ENV"] != "production":
+        return
+    if config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < 32:
+        raise RuntimeError("PORTAL_SECRET_KEY must be set to a random value of 32+ characters in production.")
+    if not config["BASE_URL"].startswith("https://"):
+        raise RuntimeError("PORTAL_BASE_URL must be an https:// address in production.")
+    if config["MAIL_TRANSPORT"] != "smtp":
+        raise RuntimeError("PORTAL_MAIL_TRANSPORT must be 'smtp' in production.")

@@ -1,0 +1,120 @@
+"""Demo customers for development: Vietnamese names, addresses, phones, orders and consents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import func, select
+
+from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order
+from portal.audit.services import record
+from portal.db import db
+from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose
+
+# name, e-mail (kind), phone (kind), address (kind), source
+DEMO_CUSTOMERS = [
+    ("Nguyễn Văn An", "an.nguyen@example.vn", "personal", "0903 123 456", "mobile",
+     "12 Lê Lợi, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh", "home", "web_form"),
+    ("Trần Thị Bích Ngọc", "ngoc.tran@example.vn", "personal", "0912 345 678", "mobile",
+     "45 Nguyễn Thị Minh Khai, Phường 6, Quận 3, TP. Hồ Chí Minh", "home", "phone"),
+    ("Lê Hoàng Phúc", "phuc.le@congty-minhphat.example.vn", "company", "028 3930 1234", "office",
+     "Tầng 5, 102 Cách Mạng Tháng 8, Quận 3, TP. Hồ Chí Minh", "office", "web_form"),
+    ("Phạm Thị Thu Hà", "ha.pham@example.vn", "personal", "0988 765 432", "mobile",
+     "78 Phan Xích Long, Phường 2, Quận Phú Nhuận, TP. Hồ Chí Minh", "home", "web_form"),
+    ("Hoàng Minh Tuấn", "tuan.hoang@example.vn", "personal", "0937 222 333", "mobile",
+     "9 Trần Hưng Đạo, Phường 7, Quận 5, TP. Hồ Chí Minh", "home", "phone"),
+    ("Võ Thị Mai", "mai.vo@example.vn", "personal", "0976 111 222", "mobile",
+     "231 Lý Thường Kiệt, Phường 15, Quận 11, TP. Hồ Chí Minh", "home", "web_form"),
+    ("Đặng Quốc Bảo", "bao.dang@anphu-logistics.example.vn", "company", "028 3822 5566", "office",
+     "56 Nguyễn Huệ, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh", "office", "web_form"),
+    ("Bùi Thị Lan Anh", "lananh.bui@example.vn", "personal", "0909 888 777", "mobile",
+     "17 Hoàng Diệu, Phường 12, Quận 4, TP. Hồ Chí Minh", "home", "phone"),
+    ("Đỗ Văn Hùng", "hung.do@example.vn", "personal", "0283 844 1122", "home",
+     "140 Nguyễn Văn Trỗi, Phường 8, Quận Phú Nhuận, TP. Hồ Chí Minh", "home", "phone"),
+    ("Ngô Thị Hồng Nhung", "nhung.ngo@example.vn", "personal", "0918 456 789", "mobile",
+     "3 Võ Văn Tần, Phường Võ Thị Sáu, Quận 3, TP. Hồ Chí Minh", "home", "web_form"),
+    ("Huỳnh Tấn Phát", "phat.huynh@tanphat-cafe.example.vn", "company", "0935 777 888", "office",
+     "88 Điện Biên Phủ, Phường 17, Quận Bình Thạnh, TP. Hồ Chí Minh", "office", "web_form"),
+    ("Dương Thị Kim Oanh", "oanh.duong@example.vn", "personal", "0966 555 444", "mobile",
+     "25 Quang Trung, Phường 10, Quận Gò Vấp, TP. Hồ Chí Minh", "home", "phone"),
+]
+
+PRODUCTS = [
+    "Camera IP Hikvision 4MP (4 mắt) kèm đầu ghi", "Khóa cửa vân tay Samsung SHP-DP609",
+    "Hệ thống báo động chống trộm không dây", "Chuông cửa có hình Panasonic",
+    "Camera Wi-Fi KBVision 2MP (2 mắt)", "Tổng đài điện thoại nội bộ Panasonic",
+]
+
+
+def _normalize(channel: str, value: str) -> str:
+    if channel == Channel.EMAIL.value:
+        return value.lower()
+    if channel == Channel.PHONE.value:
+        return phonenumbers.format_number(phonenumbers.parse(value, "VN"), phonenumbers.PhoneNumberFormat.E164)
+    return value
+
+
+def _contact(customer: Customer, channel: Channel, value: str, kind: str, source: str, when: datetime):
+    return ContactPoint(customer=customer, channel=channel.value, kind=ContactKind(kind).value, value=value,
+                        value_normalized=_normalize(channel.value, value), source=source, created_at=when)
+
+
+def _consents(customer: Customer, index: int, when: datetime) -> list[Consent]:
+    method = ConsentMethod.WEB_FORM if customer.source == DataSource.WEB_FORM.value else ConsentMethod.RECORDED_CALL
+    evidence = f"form-{1000 + index}" if method is ConsentMethod.WEB_FORM else f"call-rec-{2000 + index}.mp3"
+    granted = {Purpose.SUPPORT, Purpose.DELIVERY, Purpose.NOTICES, Purpose.WARRANTY}
+    if index % 2 == 0:
+        granted.add(Purpose.PROMOTIONS)
+    if index % 3 == 0:
+        granted.add(Purpose.SURVEYS)
+    return [Consent(customer=customer, purpose=purpose.value, is_granted=purpose in granted,
+                    method=method.value, evidence=evidence, given_at=when) for purpose in Purpose]
+
+
+def _build_customer(index: int, row: tuple, now: datetime) -> Customer:
+    name, email, email_kind, phone, phone_kind, address, address_kind, source = row
+    since = now - timedelta(days=90 + 61 * index)
+    customer = Customer(full_name=name, source=source, created_at=since,
+                        notes="Khách yêu cầu gọi trước khi đến lắp đặt." if index % 4 == 0 else "")
+    customer.contact_points = [
+        _contact(customer, Channel.EMAIL, email, email_kind, source, since),
+        _contact(customer, Channel.PHONE, phone, phone_kind, source, since),
+        _contact(customer, Channel.ADDRESS, address, address_kind, source, since),
+    ]
+    ordered = (since + timedelta(days=3)).date()
+    customer.orders = [Order(customer=customer, reference=f"DH-{ordered.year}-{4100 + index:05d}",
+                             description=PRODUCTS[index % len(PRODUCTS)], ordered_on=ordered,
+                             warranty_ends_on=date(ordered.year + 2, ordered.month, min(ordered.day, 28)))]
+    customer.consents = _consents(customer, index, since)
+    customer.changes = [DataChange(customer=customer, changed_at=since, actor_kind=ActorKind.STAFF.value,
+                                   actor_name="Phòng Chăm sóc khách hàng", field="record",
+                                   old_value=None, new_value=name)]
+    if index == 0:
+        _add_history(customer, since + timedelta(days=30))
+    return customer
+
+
+def _add_history(customer: Customer, when: datetime) -> None:
+    """Give one customer a second address and a corrected phone, so History shows real changes."""
+    customer.contact_points.append(_contact(customer, Channel.ADDRESS, "Lầu 3, 60 Nguyễn Đình Chiểu, Phường Đa Kao, "
+                                            "Quận 1, TP. Hồ Chí Minh", "office", DataSource.PHONE.value, when))
+    customer.changes += [
+        DataChange(customer=customer, changed_at=when, actor_kind=ActorKind.STAFF.value,
+                   actor_name="Phòng Kinh doanh", field="address (office)", old_value=None,
+                   new_value=customer.contact_points[-1].value),
+        DataChange(customer=customer, changed_at=when + timedelta(days=2), actor_kind=ActorKind.CUSTOMER.value,
+                   field="phone (mobile)", old_value="0903 123 465", new_value=customer.contact_points[1].value),
+    ]
+
+
+def load_demo_data(now: datetime) -> tuple[bool, list[tuple[str, str]]]:
+    """Add the demo customers unless customers exist already; return (created, [(name, e-mail)])."""
+    addresses = [(row[0], row[1]) for row in DEMO_CUSTOMERS]
+    if db.session.scalar(select(func.count()).select_from(Customer)):
+        return False, addresses
+    for index, row in enumerate(DEMO_CUSTOMERS):
+        db.session.add(_build_customer(index, row, now))
+    db.session.flush()
+    record("system", "demo.loaded", "", customers=len(DEMO_CUSTOMERS))
+    return True, addresses

@@ -1,0 +1,42 @@
+"""Error pages in the visitor's language, for every error a person can meet."""
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def _page(status: int, title: str, message: str):
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def handle_csrf(error: CSRFError):
+    return _page(400, _("This form has expired"),
+                 _("The page was open too long or came from somewhere else. Nothing was changed. "
+                   "Go back, reload the page and try again."))
+
+
+def handle_http(error: HTTPException):
+    code = error.code or 500
+    titles = {
+        400: (_("Bad request"), _("The request could not be understood. Nothing was changed.")),
+        404: (_("Page not found"), _("There is nothing here. Check the address, or go to the home page.")),
+        405: (_("Not allowed"), _("This page cannot be used that way. Nothing was changed.")),
+        413: (_("Too large"), _("What you sent is too large. Nothing was changed.")),
+        429: (_("Too many attempts"), _("Too many attempts from your connection. Please wait a while and "
+                                        "try again. Nothing was changed.")),
+    }
+    title, message = titles.get(code, (_("Something went wrong"), _("Please try again later.")))
+    return _page(code, title, message)
+
+
+def handle_unexpected(error: Exception):
+    return _page(500, _("Something went wrong"),
+                 _("We could not complete this. Nothing you sent has been lost; please try again later."))
+
+
+def register(app) -> None:
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,41 @@
+"""Pages that belong to no feature: the home page, the language switch, the health check."""
+
+from flask import Blueprint, redirect, render_template, session, url_for
+from flask_login import current_user
+
+from portal.audit.services import record
+from portal.auth.forms import LanguageForm
+from portal.db import db
+from portal.i18n import LOCALES
+from portal.security import safe_next_path
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index():
+    """Send signed-in customers to their data, everyone else to a short introduction."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.my_data"))
+    return render_template("main/index.html")
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Remember the chosen language in the session and, for a customer, on their record."""
+    form = LanguageForm()
+    if form.validate_on_submit() and form.locale.data in LOCALES:
+        session["locale"] = form.locale.data
+        customer = getattr(current_user, "customer", None)
+        if customer is not None:
+            record(f"customer:{customer.id}", "customer.locale_changed", f"customer:{customer.id}",
+                   old=customer.preferred_locale, new=form.locale.data)
+            customer.preferred_locale = form.locale.data
+            db.session.commit()
+    return redirect(safe_next_path(form.next.data) or url_for("main.index"), 303)
+
+
+@bp.route("/healthz")
+def health():
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,108 @@
+"""Delivering the outbox: claim a due message, try it once, record the attempt, commit.
+
+Any number of workers may run: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED`` and
+holds the lock while sending, so two workers never send the same message. A failed attempt is
+retried on an exponential schedule until ``MAIL_GIVE_UP_HOURS`` have passed since the message was
+written; then it is marked failed and stays in the table for staff to see and resend.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.audit.services import record
+from portal.db import db
+from portal.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
+from portal.outbox.transports import DeliveryError, send_smtp
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def retry_delay(attempt_count: int, config) -> timedelta:
+    """The wait after the ``attempt_count``-th failed attempt: doubling, capped."""
+    seconds = config["MAIL_RETRY_FIRST_SECONDS"] * 2 ** max(attempt_count - 1, 0)
+    return timedelta(seconds=min(seconds, config["MAIL_RETRY_MAX_SECONDS"]))
+
+
+def _claim_next_due(now: datetime) -> OutboxMessage | None:
+    statement = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return db.session.scalars(statement).first()
+
+
+def _send(message: OutboxMessage, config) -> None:
+    if config["MAIL_TRANSPORT"] == "smtp":
+        send_smtp(message, config)
+    # The "mailbox" transport delivers by marking the row sent: the development mailbox shows it.
+
+
+def _record_outcome(message: OutboxMessage, now: datetime, error: str | None, config) -> None:
+    message.attempt_count += 1
+    db.session.add(DeliveryAttempt(message=message, attempted_at=now, succeeded=error is None,
+                                   error=error, worker=worker_name()))
+    if error is None:
+        message.status = OutboxStatus.SENT.value
+        message.sent_at = now
+        message.transport = config["MAIL_TRANSPORT"]
+        return
+    message.last_error = error
+    give_up_at = message.queued_at + timedelta(hours=config["MAIL_GIVE_UP_HOURS"])
+    next_attempt = now + retry_delay(message.attempt_count, config)
+    if next_attempt > give_up_at:
+        message.status = OutboxStatus.FAILED.value
+        message.failed_at = now
+        record("system", "mail.failed", f"outbox:{message.id}", error=error,
+               attempts=message.attempt_count)
+        log.error("Gave up on outbox message %s after %s attempts", message.id, message.attempt_count)
+    else:
+        message.next_attempt_at = next_attempt
+
+
+def deliver_one(now: datetime) -> bool:
+    """Claim and try one due message; return False when none is due. Commits its own work."""
+    message = _claim_next_due(now)
+    if message is None:
+        db.session.rollback()
+        return False
+    config = current_app.config
+    try:
+        _send(message, config)
+        error = None
+    except DeliveryError as failure:
+        error = str(failure)
+        log.warning("Delivery of outbox message %s failed: %s", message.id, error)
+    _record_outcome(message, now, error, config)
+    db.session.commit()
+    return True
+
+
+def deliver_due(now: datetime, limit: int = 100) -> int:
+    """Try every message due at ``now`` (at most ``limit``); return how many were tried."""
+    tried = 0
+    while tried < limit and deliver_one(now):
+        tried += 1
+    return tried
+
+
+def resend(message: OutboxMessage, now: datetime, actor: str) -> None:
+    """Put a failed message back in the queue, keeping its Message-ID and history."""
+    message.status = OutboxStatus.PENDING.value
+    message.queued_at = now
+    message.next_attempt_at = now
+    message.failed_at = None
+    record(actor, "mail.resend", f"outbox:{message.id}")

@@ -1,0 +1,35 @@
+"""Putting e-mail in the outbox, in the transaction of the change that causes it."""
+
+from __future__ import annotations
+
+from email.utils import make_msgid
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from portal.db import db
+from portal.outbox.models import OutboxMessage
+
+
+def queue_email(recipient: str, template: str, locale: str, purpose: str, **context) -> OutboxMessage:
+    """Render ``templates/emails/<template>.{txt,html}`` in ``locale`` and add it to the outbox.
+
+    The first line of the text template is the subject. Nothing is sent here: the row is part of the
+    caller's transaction, so the e-mail exists if and only if the change that caused it commits.
+    """
+    with force_locale(locale):
+        text = render_template(f"emails/{template}.txt", **context)
+        html = render_template(f"emails/{template}.html", **context)
+    subject, _, body = text.partition("\n")
+    message = OutboxMessage(
+        message_id=make_msgid(domain=current_app.config["MAIL_MESSAGE_ID_DOMAIN"]),
+        recipient=recipient,
+        subject=subject.strip(),
+        body_text=body.lstrip("\n"),
+        body_html=html,
+        locale=locale,
+        purpose=purpose,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
