@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal import clock
@@ -18,6 +19,7 @@ def register(app) -> None:
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Do the due work once and exit.")
+@with_appcontext
 def worker_command(once: bool) -> None:
     """Deliver the outbox (run as many of these as you like, on any machines)."""
     from portal.outbox.worker import run_once, run_until_signalled
@@ -35,6 +37,7 @@ def demo_group() -> None:
 
 
 @demo_group.command("load")
+@with_appcontext
 def demo_load() -> None:
     """Load the demo customers (once) and print the addresses to sign in with."""
     from portal.demo import load_demo_data
@@ -54,6 +57,7 @@ def outbox_group() -> None:
 
 @outbox_group.command("list")
 @click.option("--status", type=click.Choice(["pending", "sent", "failed"]), default=None)
+@with_appcontext
 def outbox_list(status: str | None) -> None:
     """List messages, newest first, with their delivery state."""
     from portal.outbox.models import OutboxMessage
@@ -68,6 +72,7 @@ def outbox_list(status: str | None) -> None:
 
 @outbox_group.command("resend")
 @click.argument("message_id", type=int)
+@with_appcontext
 def outbox_resend(message_id: int) -> None:
     """Queue a failed message again (same Message-ID)."""
     from portal.outbox.delivery import resend
