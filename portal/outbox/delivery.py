@@ -3,7 +3,9 @@
 Any number of workers may run: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED`` and
 holds the lock while sending, so two workers never send the same message. A failed attempt is
 retried on an exponential schedule until ``MAIL_GIVE_UP_HOURS`` have passed since the message was
-written; then it is marked failed and stays in the table for staff to see and resend.
+written (the last try is made when that time comes); then it is marked failed and stays in the table
+for staff to see and resend. A message that fails for an unexpected reason (a bug, bad data) counts
+as a failed attempt too, so it neither blocks the messages queued after it nor is retried in a loop.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from portal.audit.services import record
 from portal.db import db
 from portal.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
-from portal.outbox.transports import DeliveryError, send_smtp
+from portal.outbox.transports import DeliveryError, describe, send_smtp
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +64,15 @@ def _record_outcome(message: OutboxMessage, now: datetime, error: str | None, co
         return
     message.last_error = error
     give_up_at = message.queued_at + timedelta(hours=config["MAIL_GIVE_UP_HOURS"])
-    next_attempt = now + retry_delay(message.attempt_count, config)
-    if next_attempt > give_up_at:
+    if now >= give_up_at:
         message.status = OutboxStatus.FAILED.value
         message.failed_at = now
         record("system", "mail.failed", f"outbox:{message.id}", error=error,
                attempts=message.attempt_count)
         log.error("Gave up on outbox message %s after %s attempts", message.id, message.attempt_count)
     else:
-        message.next_attempt_at = next_attempt
+        # Never wait past the give-up time: the last try is made when it comes, not skipped.
+        message.next_attempt_at = min(now + retry_delay(message.attempt_count, config), give_up_at)
 
 
 def deliver_one(now: datetime) -> bool:
@@ -86,6 +88,9 @@ def deliver_one(now: datetime) -> bool:
     except DeliveryError as failure:
         error = str(failure)
         log.warning("Delivery of outbox message %s failed: %s", message.id, error)
+    except Exception as failure:  # noqa: BLE001 (recorded as a failed attempt, never lost or looped on)
+        error = describe(failure, config)
+        log.error("Delivery of outbox message %s failed unexpectedly: %s", message.id, error)
     _record_outcome(message, now, error, config)
     db.session.commit()
     return True

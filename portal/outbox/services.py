@@ -7,8 +7,9 @@ from email.utils import make_msgid
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from portal import clock
 from portal.db import db
-from portal.outbox.models import OutboxMessage
+from portal.outbox.models import OutboxMessage, OutboxStatus
 
 
 def queue_email(recipient: str, template: str, locale: str, purpose: str, **context) -> OutboxMessage:
@@ -21,6 +22,8 @@ def queue_email(recipient: str, template: str, locale: str, purpose: str, **cont
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
     subject, _, body = text.partition("\n")
+    # Stamped by the portal's clock (not the column defaults), the clock the worker asks what is due.
+    now = clock.now()
     message = OutboxMessage(
         message_id=make_msgid(domain=current_app.config["MAIL_MESSAGE_ID_DOMAIN"]),
         recipient=recipient,
@@ -29,6 +32,11 @@ def queue_email(recipient: str, template: str, locale: str, purpose: str, **cont
         body_html=html,
         locale=locale,
         purpose=purpose,
+        status=OutboxStatus.PENDING.value,
+        attempt_count=0,
+        created_at=now,
+        queued_at=now,
+        next_attempt_at=now,
     )
     db.session.add(message)
     db.session.flush()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from portal.outbox.models import OutboxMessage
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
@@ -21,35 +25,68 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
     email["Date"] = format_datetime(message.created_at)
-    email["Content-Language"] = message.locale
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
+    # After the bodies: set_content() removes every Content-* header already on the message.
+    email["Content-Language"] = message.locale
     return email
 
 
-def _scrub(text: str, config) -> str:
+def _secret_forms(config) -> list[str]:
+    """The credentials as they may come back in a server's reply: plain, and base64 as AUTH sends them."""
+    username, password = config["SMTP_USERNAME"], config["SMTP_PASSWORD"]
+    forms = []
+    if password:
+        forms += [password, base64.b64encode(password.encode()).decode(),
+                  base64.b64encode(f"\0{username}\0{password}".encode()).decode()]
+    if username:
+        forms += [username, base64.b64encode(username.encode()).decode()]
+    return sorted({form for form in forms if form}, key=len, reverse=True)  # longest first
+
+
+def scrub(text: str, config) -> str:
     """Remove credentials from an error text before it is stored or logged."""
-    for secret in (config["SMTP_PASSWORD"], config["SMTP_USERNAME"]):
-        if secret:
-            text = text.replace(secret, "***")
+    for secret in _secret_forms(config):
+        text = text.replace(secret, "***")
     return text[:1000]
 
 
-def send_smtp(message: OutboxMessage, config) -> None:
-    """Deliver one message to the configured SMTP server or raise :class:`DeliveryError`."""
-    email = build_email(message, config["MAIL_FROM"])
+def describe(error: BaseException, config) -> str:
+    return scrub(f"{type(error).__name__}: {error}", config)
+
+
+def _connect(config) -> smtplib.SMTP:
     host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
+    if config["SMTP_SECURITY"] == "ssl":
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    return smtplib.SMTP(host, port, timeout=timeout)
+
+
+def send_smtp(message: OutboxMessage, config) -> None:
+    """Deliver one message to the configured SMTP server or raise :class:`DeliveryError`.
+
+    Once the server has accepted the message (its reply to DATA), nothing that follows makes it
+    count as undelivered: a failed goodbye must not get the message sent a second time.
+    """
+    email = build_email(message, config["MAIL_FROM"])
     try:
-        if config["SMTP_SECURITY"] == "ssl":
-            client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(host, port, timeout=timeout)
-        with client:
+        client = _connect(config)
+    except (OSError, smtplib.SMTPException) as error:
+        raise DeliveryError(describe(error, config)) from None
+    try:
+        try:
             if config["SMTP_SECURITY"] == "starttls":
                 client.starttls(context=ssl.create_default_context())
             if config["SMTP_USERNAME"]:
                 client.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
             client.send_message(email)
-    except (OSError, smtplib.SMTPException) as error:
-        raise DeliveryError(_scrub(f"{type(error).__name__}: {error}", config)) from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryError(describe(error, config)) from None
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException) as error:
+            log.info("Outbox message %s was accepted; closing the SMTP session failed: %s",
+                     message.id, describe(error, config))
+    finally:
+        client.close()
