@@ -1,13 +1,16 @@
 """Error pages in the visitor's language, for every error a person can meet."""
 
 from flask import render_template
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
 def _page(status: int, title: str, message: str):
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    # An untrusted Host leaves the request without a URL adapter: draw a page that builds no URLs.
+    template = "errors/error.html" if request_ctx and request_ctx.url_adapter else "errors/bare.html"
+    return render_template(template, status=status, title=title, message=message), status
 
 
 def handle_csrf(error: CSRFError):

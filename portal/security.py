@@ -14,7 +14,7 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'none'"
 )
 # Paths that carry a secret: the sign-in link. Log lines show them redacted.
-SECRET_PATH = re.compile(r"(/sign-in/link/)[^\s?\"]+")
+SECRET_PATH = re.compile(r"(/sign-in/link/|/staff/password/)[^\s?\"]+")
 
 
 def set_security_headers(response):
@@ -28,7 +28,7 @@ def set_security_headers(response):
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
     if current_app.config["SESSION_COOKIE_SECURE"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint and not request.endpoint.startswith("static"):
+    if not (request.endpoint or "").startswith("static"):
         headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -60,8 +60,10 @@ class RedactSecretPaths(logging.Filter):
             record.args = tuple(SECRET_PATH.sub(r"\1[redacted]", a) if isinstance(a, str) else a
                                 for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = {k: SECRET_PATH.sub(r"\1[redacted]", v) if isinstance(v, str) else v
-                           for k, v in record.args.items()}
+            # In place: gunicorn passes a dict subclass that answers "-" for missing atoms.
+            for key, value in list(record.args.items()):
+                if isinstance(value, str):
+                    record.args[key] = SECRET_PATH.sub(r"\1[redacted]", value)
         if isinstance(record.msg, str):
             record.msg = SECRET_PATH.sub(r"\1[redacted]", record.msg)
         return True

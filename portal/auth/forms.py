@@ -1,13 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
-from wtforms.validators import InputRequired, ValidationError
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from portal.auth.services import InvalidAddress, normalize_code, normalize_email
 
 
 class SignInForm(FlaskForm):
-    email = StringField(_l("Your e-mail address"), validators=[InputRequired(_l("Enter your e-mail address."))],
+    email = StringField(_l("Your e-mail address"), validators=[DataRequired(_l("Enter your e-mail address."))],
+                        filters=[lambda value: value.strip(" ") if isinstance(value, str) else value],
                         render_kw={"autocomplete": "email", "inputmode": "email", "autocapitalize": "none",
                                    "spellcheck": "false"})
     next = HiddenField()

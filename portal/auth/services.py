@@ -164,19 +164,36 @@ class CodeResult(enum.Enum):
 
 
 def try_code(link: SignInLink, raw_code: str, now: datetime) -> CodeResult:
-    """Check a typed code; a wrong one counts, and the last allowed wrong one voids the link."""
-    if not link.is_usable(now):
-        return CodeResult.UNUSABLE
-    expected = keyed_hash(f"{link.token_hash}:{normalize_code(raw_code)}")
-    if hmac.compare_digest(expected, link.code_hash):
-        return CodeResult.ACCEPTED if consume(link, now) else CodeResult.UNUSABLE
+    """Check a typed code; a wrong one counts, and the last allowed wrong one voids the link.
+
+    Each try is counted *before* the code is compared, by one UPDATE that only succeeds while the link
+    is usable and under the limit. That UPDATE holds the row (PostgreSQL) or the database (SQLite)
+    until the caller commits, so tries on one link run one after another: guesses sent in parallel
+    cannot all be compared before any of them has counted, and at most the limit of wrong codes is
+    ever compared. A right code gives its try back and uses the link in the same transaction.
+    """
     limit = current_app.config["SIGN_IN_MAX_WRONG_CODES"]
-    db.session.execute(
+    usable = (SignInLink.id == link.id, SignInLink.used_at.is_(None), SignInLink.voided_at.is_(None),
+              SignInLink.expires_at > now)
+    counted = db.session.execute(
         update(SignInLink)
-        .where(SignInLink.id == link.id, SignInLink.voided_at.is_(None))
+        .where(*usable, SignInLink.wrong_code_count < limit)
         .values(wrong_code_count=SignInLink.wrong_code_count + 1)
         .execution_options(synchronize_session=False)
     )
+    if counted.rowcount != 1:
+        db.session.refresh(link)
+        return CodeResult.UNUSABLE
+    expected = keyed_hash(f"{link.token_hash}:{normalize_code(raw_code)}")
+    if hmac.compare_digest(expected, link.code_hash):
+        db.session.execute(
+            update(SignInLink)
+            .where(SignInLink.id == link.id)
+            .values(wrong_code_count=SignInLink.wrong_code_count - 1, used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(link)
+        return CodeResult.ACCEPTED
     db.session.execute(
         update(SignInLink)
         .where(SignInLink.id == link.id, SignInLink.wrong_code_count >= limit, SignInLink.voided_at.is_(None))

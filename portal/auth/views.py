@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from limits import parse_many
@@ -46,8 +46,8 @@ def _set_cookie(response, name: str, value: str) -> None:
                         httponly=True, samesite="Lax")
 
 
-def _clear_sign_in_cookies(response) -> None:
-    for name in (NONCE_COOKIE, LINK_COOKIE):
+def _clear_sign_in_cookies(response, names=(NONCE_COOKIE, LINK_COOKIE)) -> None:
+    for name in names:
         response.delete_cookie(name, path=COOKIE_PATH, secure=current_app.config["SESSION_COOKIE_SECURE"],
                                httponly=True, samesite="Lax")
 
@@ -56,8 +56,8 @@ def _clear_sign_in_cookies(response) -> None:
 @limiter.limit(_client_request_limit, methods=["POST"])
 def sign_in():
     """Ask for an e-mail address and send it a sign-in link and code."""
-    if current_user.is_authenticated:
-        return redirect(url_for("account.my_data"))
+    if current_user.is_authenticated and current_user.is_customer:
+        return redirect(safe_next_path(request.args.get("next")) or url_for("account.my_data"))
     form = SignInForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return render_template("auth/sign_in.html", form=form), 400 if form.errors else 200
@@ -94,9 +94,12 @@ def _link_from_cookie():
     return link
 
 
-def _link_unusable():
-    response = current_app.make_response((render_template("auth/link_unusable.html"), 410))
-    _clear_sign_in_cookies(response)
+def _link_unusable(too_many_codes: bool = False):
+    """Forget the dead link, but keep the nonce: it still marks this browser as the one that asked,
+    so the newer link (or the right one, after a mistyped or stale one) still offers "Continue"."""
+    page = render_template("auth/link_unusable.html", too_many_codes=too_many_codes)
+    response = current_app.make_response((page, 410))
+    _clear_sign_in_cookies(response, names=(LINK_COOKIE,))
     return response
 
 
@@ -134,20 +137,26 @@ def enter_code():
         return _signed_in(link)
     db.session.commit()  # the count of wrong codes must survive the error page
     if result is services.CodeResult.WRONG:
-        form.code.errors.append(_("That code is not right. %(count)d attempts left.",
-                                  count=services.attempts_left(link)))
+        form.code.errors.append(ngettext("That code is not right. %(num)d attempt left.",
+                                         "That code is not right. %(num)d attempts left.",
+                                         services.attempts_left(link)))
         return render_template("auth/code.html", form=form), 400
-    return _link_unusable()
+    return _link_unusable(too_many_codes=result is services.CodeResult.LOCKED)
+
+
+def _fresh_session() -> None:
+    """Drop everything in the browser's session (CSRF token included) except the chosen language."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
 
 
 def _signed_in(link):
     """Start a fresh session (new cookie, new server-side row) for the customer of ``link``."""
     key = services.start_session(link, clock.now())
     db.session.commit()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    _fresh_session()
     login_user(load_principal(f"c:{key}"))
     response = redirect(link.next_path or url_for("account.my_data"), 303)
     _clear_sign_in_cookies(response)
@@ -162,6 +171,6 @@ def sign_out():
         services.end_session(current_user.session_row, clock.now(), "signed_out")
         db.session.commit()
     logout_user()
-    session.clear()
+    _fresh_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"), 303)

@@ -16,7 +16,7 @@ bp = Blueprint("main", __name__)
 def index():
     """Send signed-in customers to their data, everyone else to a short introduction."""
     if current_user.is_authenticated:
-        return redirect(url_for("account.my_data"))
+        return redirect(url_for("staff.home" if current_user.is_staff else "account.my_data"))
     return render_template("main/index.html")
 
 
