@@ -1,0 +1,56 @@
+"""E-mails about tickets, queued in the caller's transaction, in the recipient's language.
+
+Links lead to sign-in (then to the request); an e-mail never carries a session.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.db import db
+from portal.enums import Role
+from portal.outbox.services import queue_email
+from portal.staff.models import StaffMember
+
+STAFF_LOCALE = "vi"
+
+
+def _customer_locale(ticket) -> str:
+    customer = ticket.customer
+    return (customer.preferred_locale if customer and customer.preferred_locale else None) or ticket.requester_locale
+
+
+def _to_customer(ticket, template: str, **context) -> None:
+    queue_email(ticket.requester_email, template, _customer_locale(ticket), f"ticket_{template}",
+                ticket=ticket, next_path=f"/requests/{ticket.reference}", **context)
+
+
+def request_received(ticket) -> None:
+    _to_customer(ticket, "ticket_received")
+
+
+def request_merged(ticket) -> None:
+    _to_customer(ticket, "ticket_merged")
+
+
+def staff_replied(ticket, entry) -> None:
+    _to_customer(ticket, "ticket_reply", entry=entry)
+
+
+def request_resolved(ticket) -> None:
+    _to_customer(ticket, "ticket_resolved")
+
+
+def deadline_extended(ticket) -> None:
+    _to_customer(ticket, "ticket_extended")
+
+
+def ticket_overdue(ticket) -> None:
+    """Tell the assignee and every active board member, once per escalation."""
+    board = db.session.scalars(select(StaffMember).where(StaffMember.role == Role.BOARD.value,
+                                                         StaffMember.is_active.is_(True)))
+    recipients = {member.email: member for member in board}
+    if ticket.assignee is not None and ticket.assignee.is_active:
+        recipients[ticket.assignee.email] = ticket.assignee
+    for address, member in sorted(recipients.items()):
+        queue_email(address, "ticket_overdue", STAFF_LOCALE, "ticket_overdue", ticket=ticket, member=member)

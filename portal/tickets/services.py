@@ -1,0 +1,315 @@
+"""Ticket rules: filing, the thread, status, assignment, routing, extension, escalation.
+
+Services flush and never commit; the view or job that calls them commits once. Every change adds an
+event to the thread (nothing in a thread is edited or deleted) and an audit record.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select, update
+
+from portal.audit.services import record
+from portal.db import db
+from portal.enums import Department, EntryKind, Role, TicketKind, TicketStatus
+from portal.staff.models import StaffMember
+from portal.tickets import due, notifications
+from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry
+from portal.tickets.routing import least_loaded_member, route_for
+from portal.tickets.settings import extra_days_off, get_setting
+
+S = TicketStatus
+ALLOWED_MOVES = {
+    S.NEW: {S.OPEN, S.WAITING, S.RESOLVED, S.REJECTED},
+    S.OPEN: {S.WAITING, S.RESOLVED, S.REJECTED},
+    S.WAITING: {S.OPEN, S.RESOLVED, S.REJECTED},
+    S.RESOLVED: {S.OPEN, S.CLOSED},
+    S.REJECTED: {S.OPEN, S.CLOSED},
+    S.CLOSED: set(),
+}
+REFERENCE = re.compile(r"^\s*KN-(\d{4})-(\d{1,12})\s*$", re.IGNORECASE)
+
+
+class TicketRuleError(Exception):
+    """A change the rules do not allow; ``message`` is shown to the person who tried."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def parse_reference(text: str) -> int | None:
+    match = REFERENCE.match(text or "")
+    return int(match.group(2)) if match else None
+
+
+def _actor(staff: StaffMember | None) -> str:
+    return f"staff:{staff.id}" if staff else "system"
+
+
+def add_event(ticket: Ticket, event: str, now: datetime, staff: StaffMember | None = None, **data) -> None:
+    ticket.entries.append(TicketEntry(kind=EntryKind.EVENT.value, event=event, data=data, created_at=now,
+                                      author_staff_id=staff.id if staff else None))
+
+
+def _touch(ticket: Ticket, now: datetime) -> None:
+    ticket.updated_at = now
+
+
+def find_open_duplicate(requester_email: str, customer_id: int | None, kind: TicketKind) -> Ticket | None:
+    owner = Ticket.customer_id == customer_id if customer_id else Ticket.requester_email == requester_email
+    statement = (select(Ticket).where(owner, Ticket.kind == kind.value, Ticket.status.in_(OPEN_STATUSES))
+                 .order_by(Ticket.id).limit(1))
+    return db.session.scalars(statement).first()
+
+
+def _existing_submission(submission_key: str | None) -> TicketEntry | None:
+    if not submission_key:
+        return None
+    return db.session.scalars(select(TicketEntry).where(TicketEntry.submission_key == submission_key)).first()
+
+
+def create_ticket(*, kind: TicketKind, body: str, requester_email: str, customer_id: int | None, locale: str,
+                  now: datetime, submission_key: str | None = None) -> tuple[Ticket, bool]:
+    """File a request; return (ticket, created).
+
+    The same form posted twice returns the first ticket. A request of a kind the customer already
+    has open is added to that ticket as a message (created is False) and the customer is told.
+    """
+    earlier = _existing_submission(submission_key)
+    if earlier is not None:
+        return earlier.ticket, False
+    duplicate = find_open_duplicate(requester_email, customer_id, kind)
+    if duplicate is not None:
+        add_customer_message(duplicate, body, now, submission_key)
+        notifications.request_merged(duplicate)
+        return duplicate, False
+    route = route_for(kind, get_setting("routing"))
+    clocks = get_setting("clocks")
+    days_off = extra_days_off()
+    ticket = Ticket(
+        kind=kind.value, status=S.NEW.value, department=route.department.value, priority=route.priority.value,
+        customer_id=customer_id, requester_email=requester_email, requester_locale=locale, created_at=now,
+        updated_at=now,
+        acknowledge_due_at=due.acknowledge_due(now, clocks["acknowledge_working_days"], days_off),
+        due_at=due.fulfil_due(now, clocks["fulfil_days"][kind.value], clocks["fulfil_in_working_days"], days_off),
+    )
+    db.session.add(ticket)
+    add_event(ticket, "created", now)
+    ticket.entries.append(TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE.value, body=body, created_at=now,
+                                      submission_key=submission_key))
+    add_event(ticket, "routed", now, department=route.department.value, priority=route.priority.value)
+    _auto_assign(ticket, now)
+    db.session.flush()
+    record(f"customer:{customer_id}" if customer_id else "requester", "ticket.created", f"ticket:{ticket.id}",
+           kind=kind.value, department=ticket.department)
+    notifications.request_received(ticket)
+    return ticket, True
+
+
+def _auto_assign(ticket: Ticket, now: datetime) -> None:
+    department = Department(ticket.department)
+    if get_setting("assignment").get(department.value) != "auto":
+        return
+    member = least_loaded_member(department)
+    if member is not None:
+        ticket.assignee = member
+        add_event(ticket, "assigned", now, assignee=member.full_name, automatic=True)
+
+
+def add_customer_message(ticket: Ticket, body: str, now: datetime, submission_key: str | None = None) -> TicketEntry:
+    """Add the customer's message; it reopens a ticket that was resolved or waiting on them."""
+    if ticket.status == S.CLOSED.value:
+        raise TicketRuleError(_l("This request is closed. Please file a new request."))
+    earlier = _existing_submission(submission_key)
+    if earlier is not None:
+        return earlier
+    entry = TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE.value, body=body, created_at=now,
+                        submission_key=submission_key)
+    ticket.entries.append(entry)
+    if ticket.status in (S.RESOLVED.value, S.REJECTED.value, S.WAITING.value):
+        _set_status(ticket, S.OPEN, now, None)
+    _touch(ticket, now)
+    db.session.flush()
+    record(f"customer:{ticket.customer_id}" if ticket.customer_id else "requester", "ticket.customer_message",
+           f"ticket:{ticket.id}", entry_id=entry.id)
+    return entry
+
+
+def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool, now: datetime,
+                    submission_key: str | None = None) -> TicketEntry:
+    """A public reply (e-mailed to the customer) or an internal note (never shown to them)."""
+    earlier = _existing_submission(submission_key)
+    if earlier is not None:
+        return earlier
+    kind = EntryKind.STAFF_REPLY if public else EntryKind.INTERNAL_NOTE
+    entry = TicketEntry(kind=kind.value, body=body, created_at=now, author_staff_id=staff.id,
+                        submission_key=submission_key)
+    ticket.entries.append(entry)
+    if public:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        if ticket.status == S.NEW.value:
+            _set_status(ticket, S.OPEN, now, staff)
+    _touch(ticket, now)
+    db.session.flush()
+    record(_actor(staff), "ticket.reply" if public else "ticket.note", f"ticket:{ticket.id}", entry_id=entry.id)
+    if public:
+        notifications.staff_replied(ticket, entry)
+    return entry
+
+
+def _set_status(ticket: Ticket, status: TicketStatus, now: datetime, staff: StaffMember | None,
+                reason: str | None = None) -> None:
+    old = ticket.status
+    ticket.status = status.value
+    if status in (S.RESOLVED, S.REJECTED):
+        ticket.resolved_at = now
+        ticket.outcome_reason = reason
+    elif status is S.CLOSED:
+        ticket.closed_at = now
+    elif status is S.OPEN:
+        ticket.resolved_at = None
+    add_event(ticket, "status", now, staff, old=old, new=status.value, reason=reason)
+
+
+def change_status(ticket: Ticket, staff: StaffMember, status: TicketStatus, now: datetime,
+                  reason: str | None = None) -> None:
+    current = TicketStatus(ticket.status)
+    if status is current:
+        return
+    if status not in ALLOWED_MOVES[current]:
+        raise TicketRuleError(_l("A request cannot go from “%(old)s” to “%(new)s”.", old=current.title,
+                                 new=status.title))
+    if status is S.REJECTED and not (reason or "").strip():
+        raise TicketRuleError(_l("Give the customer the reason for rejecting the request."))
+    _set_status(ticket, status, now, staff, reason)
+    if ticket.first_response_at is None and status is not S.OPEN:
+        ticket.first_response_at = now
+    _touch(ticket, now)
+    record(_actor(staff), "ticket.status", f"ticket:{ticket.id}", old=current.value, new=status.value)
+    if status in (S.RESOLVED, S.REJECTED):
+        notifications.request_resolved(ticket)
+
+
+def assign(ticket: Ticket, staff: StaffMember, assignee: StaffMember | None, now: datetime) -> None:
+    if assignee is not None and (not assignee.is_active or assignee.role not in (ticket.department, Role.BOARD)):
+        raise TicketRuleError(_l("Only an active member of the ticket's department can be assigned."))
+    if (ticket.assignee_id or None) == (assignee.id if assignee else None):
+        return
+    ticket.assignee = assignee
+    add_event(ticket, "assigned", now, staff, assignee=assignee.full_name if assignee else None)
+    _touch(ticket, now)
+    record(_actor(staff), "ticket.assigned", f"ticket:{ticket.id}", assignee=assignee.id if assignee else None)
+
+
+def take(ticket_id: int, staff: StaffMember, now: datetime) -> bool:
+    """Assign an unassigned ticket to ``staff``; exactly one of several simultaneous takers wins."""
+    result = db.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None))
+        .values(assignee_id=staff.id, version=Ticket.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    ticket = db.session.get(Ticket, ticket_id)
+    db.session.refresh(ticket)
+    add_event(ticket, "assigned", now, staff, assignee=staff.full_name, taken=True)
+    record(_actor(staff), "ticket.taken", f"ticket:{ticket_id}")
+    return True
+
+
+def change_department(ticket: Ticket, staff: StaffMember, department: Department, now: datetime) -> None:
+    if ticket.department == department.value:
+        return
+    old = ticket.department
+    ticket.department = department.value
+    ticket.assignee = None
+    add_event(ticket, "routed", now, staff, department=department.value, old=old)
+    _auto_assign(ticket, now)
+    _touch(ticket, now)
+    record(_actor(staff), "ticket.routed", f"ticket:{ticket.id}", old=old, new=department.value)
+
+
+def extend_deadline(ticket: Ticket, staff: StaffMember, days: int, reason: str, now: datetime) -> None:
+    """The one extension the law allows, at most its figure, with a reason the customer is e-mailed."""
+    limit = get_setting("clocks")["extension_days"][ticket.kind]
+    if ticket.extended_at is not None:
+        raise TicketRuleError(_l("This request has already been extended once."))
+    if not 1 <= days <= limit:
+        raise TicketRuleError(_l("An extension is between 1 and %(days)d days for this kind of request.",
+                                 days=limit))
+    if not (reason or "").strip():
+        raise TicketRuleError(_l("Give the customer the reason for the extension."))
+    old = ticket.due_at
+    clocks = get_setting("clocks")
+    ticket.due_at = due.extend(old, days, clocks["fulfil_in_working_days"], extra_days_off())
+    ticket.extended_at = now
+    ticket.extension_reason = reason.strip()
+    add_event(ticket, "due_changed", now, staff, old=old.isoformat(), new=ticket.due_at.isoformat(),
+              reason=ticket.extension_reason)
+    _touch(ticket, now)
+    record(_actor(staff), "ticket.extended", f"ticket:{ticket.id}", days=days)
+    notifications.deadline_extended(ticket)
+
+
+def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: datetime) -> None:
+    """Attach a ticket filed from an unknown address to the customer record staff identified."""
+    old = ticket.customer_id
+    ticket.customer_id = customer_id
+    add_event(ticket, "customer_linked", now, staff, customer_id=customer_id, old=old)
+    _touch(ticket, now)
+    record(_actor(staff), "ticket.customer_linked", f"ticket:{ticket.id}", customer_id=customer_id, old=old)
+
+
+def escalate_overdue(now: datetime) -> int:
+    """Mark open tickets past their deadline overdue, move them to the board queue, tell the
+    assignee and the board. Each ticket is escalated once: ``escalated_at`` records it."""
+    statement = (select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.due_at < now,
+                                      Ticket.escalated_at.is_(None))
+                 .order_by(Ticket.id).limit(200).with_for_update(skip_locked=True))
+    tickets = list(db.session.scalars(statement))
+    for ticket in tickets:
+        ticket.escalated_at = now
+        old = ticket.department
+        ticket.department = Department.BOARD.value
+        add_event(ticket, "escalated", now, department=Department.BOARD.value, old=old)
+        _touch(ticket, now)
+        record("system", "ticket.escalated", f"ticket:{ticket.id}", old=old)
+        notifications.ticket_overdue(ticket)
+    db.session.flush()
+    return len(tickets)
+
+
+def customer_tickets(requester_email: str, customer_id: int | None) -> list[Ticket]:
+    return list(db.session.scalars(select(Ticket).where(_owned_by(requester_email, customer_id))
+                                   .order_by(Ticket.id.desc())))
+
+
+def find_customer_ticket(reference: str, requester_email: str, customer_id: int | None) -> Ticket | None:
+    """The ticket with this reference if it belongs to this customer, else None (shown as 404)."""
+    ticket_id = parse_reference(reference)
+    if ticket_id is None:
+        return None
+    ticket = db.session.scalars(select(Ticket).where(Ticket.id == ticket_id,
+                                                     _owned_by(requester_email, customer_id))).first()
+    if ticket is None or ticket.reference != reference.strip().upper():
+        return None
+    return ticket
+
+
+def _owned_by(requester_email: str, customer_id: int | None):
+    if customer_id is None:
+        return Ticket.requester_email == requester_email
+    return or_(Ticket.customer_id == customer_id,
+               (Ticket.customer_id.is_(None)) & (Ticket.requester_email == requester_email))
+
+
+def open_ticket_counts() -> dict[tuple[str, str], int]:
+    rows = db.session.execute(select(Ticket.department, Ticket.status, func.count())
+                              .where(Ticket.status.in_(OPEN_STATUSES)).group_by(Ticket.department, Ticket.status))
+    return {(department, status): count for department, status, count in rows}
