@@ -66,8 +66,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.account.views import bp as account_bp
     from portal.auth.views import bp as auth_bp
     from portal.main.views import bp as main_bp
+    from portal.staff.views import bp as staff_bp
+    from portal.tickets.board_views import bp as board_bp
+    from portal.tickets.customer_views import bp as requests_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, requests_bp, staff_bp, board_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         from portal.outbox.views import bp as mailbox_bp
@@ -90,6 +93,6 @@ def _start_inprocess_worker(app: Flask) -> None:
         return
     if os.environ.get("PORTAL_SERVE") != "1":  # only the process that serves pages, not `flask db ...`
         return
-    from portal.outbox.worker import start_background_worker
+    from portal.worker import start_background_worker
 
     start_background_worker(app)

@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from portal import clock
 from portal.db import db
+from portal.staff.cli import staff_group
 
 
 def register(app) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(demo_group)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(staff_group)
 
 
 @click.command("worker")
@@ -22,11 +24,11 @@ def register(app) -> None:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Deliver the outbox (run as many of these as you like, on any machines)."""
-    from portal.outbox.worker import run_once, run_until_signalled
+    from portal.worker import run_once, run_until_signalled
 
     app = current_app._get_current_object()
     if once:
-        click.echo(f"Tried {run_once(app)} message(s).")
+        click.echo(f"Done: {run_once(app)} item(s) of work.")
         return
     run_until_signalled(app, app.config["WORKER_POLL_SECONDS"])
 

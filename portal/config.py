@@ -28,6 +28,8 @@ class Defaults:
     SESSION_IDLE_MINUTES = 30
     SESSION_ABSOLUTE_HOURS = 12
     RATELIMIT_STORAGE_URL = "memory://"
+    REQUEST_POSTS_PER_CUSTOMER = "20 per hour;5 per minute"
+    REQUEST_POSTS_PER_CLIENT = "60 per hour;10 per minute"
 
     MAIL_TRANSPORT = "mailbox"  # mailbox (development page) | smtp
     MAIL_FROM = "Khôi Ngô Security <no-reply@khoingo.net>"

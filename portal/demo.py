@@ -101,10 +101,10 @@ def _add_history(customer: Customer, when: datetime) -> None:
                                             "Quận 1, TP. Hồ Chí Minh", "office", DataSource.PHONE.value, when))
     customer.changes += [
         DataChange(customer=customer, changed_at=when, actor_kind=ActorKind.STAFF.value,
-                   actor_name="Phòng Kinh doanh", field="address (office)", old_value=None,
+                   actor_name="Phòng Kinh doanh", field="address:office", old_value=None,
                    new_value=customer.contact_points[-1].value),
         DataChange(customer=customer, changed_at=when + timedelta(days=2), actor_kind=ActorKind.CUSTOMER.value,
-                   field="phone (mobile)", old_value="0903 123 465", new_value=customer.contact_points[1].value),
+                   field="phone:mobile", old_value="0903 123 465", new_value=customer.contact_points[1].value),
     ]
 
 

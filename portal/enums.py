@@ -68,3 +68,51 @@ class ActorKind(TitledEnum):
     CUSTOMER = "customer", _l("You")
     STAFF = "staff", _l("Our staff")
     SYSTEM = "system", _l("The system")
+
+
+class Role(TitledEnum):
+    BOARD = "board", _l("Board of directors")
+    SALES = "sales", _l("Sales")
+    CARE = "care", _l("Customer care")
+    ADMIN = "admin", _l("Administrator")
+
+
+class Department(TitledEnum):
+    """The queues tickets are routed to; each is worked by the staff of the same role."""
+
+    BOARD = "board", _l("Board of directors")
+    SALES = "sales", _l("Sales")
+    CARE = "care", _l("Customer care")
+
+
+class TicketKind(TitledEnum):
+    QUESTION = "question", _l("Question")
+    ACCESS = "access", _l("Full copy of my data")
+    CORRECTION = "correction", _l("Correction")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _l("Consent withdrawal")
+    ERASURE = "erasure", _l("Deletion of my data")
+    RESTRICTION = "restriction", _l("Restriction or objection")
+    LEAK_COMPLAINT = "leak_complaint", _l("Complaint: my data leaked")
+    MISUSE_REPORT = "misuse_report", _l("Report of misuse")
+    OTHER = "other", _l("Something else")
+
+
+class TicketStatus(TitledEnum):
+    NEW = "new", _l("New")
+    OPEN = "open", _l("Open")
+    WAITING = "waiting", _l("Waiting for the customer's answer")
+    RESOLVED = "resolved", _l("Resolved")
+    REJECTED = "rejected", _l("Rejected")
+    CLOSED = "closed", _l("Closed")
+
+
+class Priority(TitledEnum):
+    NORMAL = "normal", _l("Normal")
+    HIGH = "high", _l("High")
+
+
+class EntryKind(TitledEnum):
+    CUSTOMER_MESSAGE = "customer_message", _l("Message from the customer")
+    STAFF_REPLY = "staff_reply", _l("Reply")
+    INTERNAL_NOTE = "internal_note", _l("Internal note")
+    EVENT = "event", _l("Event")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import has_request_context, session
 from flask_login import current_user
 
 LOCALES = ("vi", "en")
@@ -11,6 +11,8 @@ LOCALE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a worker job: callers pick the recipient's locale with force_locale
+        return DEFAULT_LOCALE
     customer = getattr(current_user, "customer", None) if current_user else None
     if customer is not None and customer.preferred_locale in LOCALES:
         return customer.preferred_locale

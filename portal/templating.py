@@ -9,10 +9,24 @@ from flask_babel import format_date, format_datetime, get_locale
 from markupsafe import Markup, escape
 
 from portal.auth.forms import LanguageForm, SignOutForm
+from portal.enums import TicketStatus
 from portal.i18n import LOCALE_NAMES, LOCALES
 from portal.security import external_url
 
 URL_PATTERN = re.compile(r"https?://[^\s<>\"]+")
+
+
+# Vietnamese readers expect 26/11/2026 rather than Babel's "26 thg 11, 2026".
+DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
+DATETIME_PATTERNS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
+
+
+def local_date(value) -> str:
+    return format_date(value, DATE_PATTERNS.get(str(get_locale()), "medium")) if value else ""
+
+
+def local_datetime(value) -> str:
+    return format_datetime(value, DATETIME_PATTERNS.get(str(get_locale()), "short")) if value else ""
 
 
 def linkify(text: str) -> Markup:
@@ -22,10 +36,22 @@ def linkify(text: str) -> Markup:
     return Markup(linked)  # noqa: S704 (built from escaped text)
 
 
+def email_paragraphs(rendered_text) -> Markup:
+    """Turn a rendered text e-mail (subject on its first line) into escaped HTML paragraphs,
+    so each e-mail is written once and its HTML part says exactly what the text part says."""
+    text = "".join([str(rendered_text)])  # a plain str: every character is escaped below
+    body = text.partition("\n")[2].strip()
+    paragraphs = [part.strip() for part in re.split(r"\n\s*\n", body) if part.strip()]
+    html = "".join(f"<p>{linkify(part)}</p>".replace("\n", "<br>\n") for part in paragraphs)
+    return Markup(html)  # noqa: S704 (every paragraph went through linkify, which escapes)
+
+
 def register(app) -> None:
-    app.jinja_env.filters["local_datetime"] = lambda value: format_datetime(value, "short") if value else ""
-    app.jinja_env.filters["local_date"] = lambda value: format_date(value, "medium") if value else ""
+    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["linkify"] = linkify
+    app.jinja_env.filters["email_paragraphs"] = email_paragraphs
+    app.jinja_env.filters["status_title"] = lambda value: TicketStatus(value).title if value else ""
     app.jinja_env.globals["external_url"] = external_url
 
     @app.context_processor
@@ -35,7 +61,9 @@ def register(app) -> None:
         return {
             "current_locale": str(get_locale()),
             "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
-            "language_form": LanguageForm(),
-            "sign_out_form": SignOutForm(),
+            # formdata=None: these forms are only drawn here, never read from the request (whose
+            # body may be the reason an error page is being drawn).
+            "language_form": LanguageForm(formdata=None),
+            "sign_out_form": SignOutForm(formdata=None),
             "here": request.full_path.rstrip("?"),
         }

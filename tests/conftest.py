@@ -12,6 +12,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from portal import clock as clock_module
@@ -43,6 +45,23 @@ def _prepare_database(app) -> None:
     db.session.commit()
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for the test's own database work; without this,
+    requests would share its ``g`` (Flask-Login's cached user, Flask-WTF's token) and its database
+    session. After each request the test's session forgets what it had loaded, so it reads what the
+    request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 def make_test_app(tmp_path, **overrides):
     settings = {
         "ENV": "testing",
@@ -56,7 +75,9 @@ def make_test_app(tmp_path, **overrides):
         "RATELIMIT_STORAGE_URL": "memory://",
     }
     settings.update(overrides)
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = FreshContextClient
+    return app
 
 
 @pytest.fixture
@@ -67,6 +88,7 @@ def app(tmp_path):
         limiter.reset()
         yield app
         db.session.remove()
+        db.engine.dispose()  # no connection left open per test on a shared PostgreSQL server
 
 
 @pytest.fixture
@@ -167,3 +189,183 @@ def sign_in(client, email: str) -> None:
 @pytest.fixture
 def customer(app):
     return make_customer()
+
+
+# --- A real SMTP server for the outbox tests -------------------------------------------------------
+
+SMTP_TEST_USERNAME = "portal-mailer"
+SMTP_TEST_PASSWORD = "s3cret-Sm7p-Passw0rd"  # noqa: S105 (a test server's password)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ReceivedMail:
+    def __init__(self, envelope, session, raw: bytes):
+        from email import policy
+        from email.parser import BytesParser
+
+        self.mail_from = envelope.mail_from
+        self.rcpt_tos = list(envelope.rcpt_tos)
+        self.login = session.login_data
+        self.raw = raw
+        self.message = BytesParser(policy=policy.default).parsebytes(raw)
+
+    @property
+    def message_id(self) -> str:
+        return self.message["Message-ID"]
+
+
+class SMTPTestServer:
+    """aiosmtpd on 127.0.0.1:<port>, requiring the test credentials. It can be stopped and started
+    again on the same port; what it received survives restarts.
+
+    Knobs: ``delay`` (seconds each DATA takes), ``auth_reply`` (the reply to any AUTH attempt,
+    e.g. a rejection), ``quit_reply`` (the reply to QUIT)."""
+
+    host = "127.0.0.1"
+    username = SMTP_TEST_USERNAME
+    password = SMTP_TEST_PASSWORD
+
+    def __init__(self, port: int):
+        import threading
+
+        self.port = port
+        self.received: list[ReceivedMail] = []
+        self.delay = 0.0
+        self.auth_reply: str | None = None
+        self.quit_reply: str | None = None
+        self._lock = threading.Lock()
+        self._controller = None
+
+    # aiosmtpd handler hooks
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self._lock:
+            self.received.append(ReceivedMail(envelope, session, envelope.original_content or envelope.content))
+        return "250 2.0.0 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope):
+        from aiosmtpd.smtp import MISSING
+
+        return self.quit_reply or MISSING
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        if self.auth_reply:
+            return AuthResult(success=False, handled=False, message=self.auth_reply)
+        ok = (auth_data.login == self.username.encode() and auth_data.password == self.password.encode())
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        assert self._controller is None, "already running"
+        controller = Controller(self, hostname=self.host, port=self.port, server_hostname="mail.test",
+                                authenticator=self._authenticate, auth_require_tls=False,
+                                ready_timeout=10)
+        try:
+            controller.start()
+        except BaseException:
+            controller.stop(no_assert=True)
+            if not controller.loop.is_closed():
+                controller.loop.close()
+            raise
+        self._controller = controller
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def message_ids(self) -> list[str]:
+        with self._lock:
+            return [mail.message_id for mail in self.received]
+
+    def app_config(self) -> dict:
+        """The settings that make the portal deliver to this server."""
+        return {"MAIL_TRANSPORT": "smtp", "SMTP_HOST": self.host, "SMTP_PORT": self.port,
+                "SMTP_SECURITY": "none", "SMTP_USERNAME": self.username,
+                "SMTP_PASSWORD": self.password, "SMTP_TIMEOUT": 5}
+
+
+@pytest.fixture
+def smtp_server():
+    """A running SMTP server on a free local port, stopped (and its loop closed) after the test."""
+    server = SMTPTestServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+# --- Staff members and their sign-in (password, then TOTP) ----------------------------------------
+
+STAFF_PASSWORD = "lantern-orbit-mango-7319"
+
+
+def make_staff(role: str = "care", email: str | None = None, password: str | None = STAFF_PASSWORD,
+               enrolled: bool = True, name: str | None = None):
+    """A staff member with ``password``; if ``enrolled``, with an authenticator already set up, whose
+    secret is ``member.totp_secret`` (see :func:`staff_totp_code`)."""
+    import pyotp
+
+    from portal.staff.models import StaffMember
+    from portal.staff.passwords import hash_password
+
+    now = clock_module.now()
+    member = StaffMember(email=(email or f"{role}@khoingo.net").lower(), full_name=name or f"Nhân viên {role}",
+                         role=role, is_active=True, password_hash=hash_password(password) if password else None,
+                         failed_sign_in_count=0, created_at=now)
+    if enrolled:
+        member.totp_secret = pyotp.random_base32()
+        member.totp_enrolled_at = now
+    db.session.add(member)
+    db.session.commit()
+    return member
+
+
+def staff_totp_code(member, clock=None) -> str:
+    """The code the member's app shows at the portal's current time. If that step's code was used
+    already, a real app makes you wait for the next one: a frozen ``clock`` is moved on to it; without
+    one the next step's code is given (accepted within the one-step window)."""
+    import pyotp
+
+    db.session.expire_all()
+    totp = pyotp.TOTP(member.totp_secret)
+    step = totp.timecode(clock_module.now())
+    if member.totp_last_step is not None and step <= member.totp_last_step:
+        if clock is not None:
+            clock.advance(seconds=30 * (member.totp_last_step + 1 - step))
+            step = totp.timecode(clock_module.now())
+        else:
+            step = member.totp_last_step + 1
+    return totp.generate_otp(step)
+
+
+def sign_in_staff(client, member, password: str = STAFF_PASSWORD, clock=None):
+    """Sign a staff member in through the real pages: e-mail and password, then a TOTP code."""
+    response = client.post("/staff/sign-in", data={"email": member.email, "password": password,
+                                                    "csrf_token": csrf_token(client, "/staff/sign-in")})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/staff/sign-in/code"), \
+        response.get_data(as_text=True)
+    token = csrf_token(client, "/staff/sign-in/code")
+    response = client.post("/staff/sign-in/code", data={"code": staff_totp_code(member, clock), "csrf_token": token})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -129,6 +130,18 @@ class Consent(db.Model):
         return ConsentMethod(self.method)
 
 
+# What DataChange.field names, for people: "<field>" or "<field>:<kind>" (e.g. "phone:mobile").
+FIELD_TITLES = {
+    "record": _l("Record created"),
+    "full_name": _l("Full name"),
+    "notes": _l("Notes"),
+    "address": _l("Address"),
+    "phone": _l("Phone"),
+    "email": _l("E-mail"),
+    "consent": _l("Consent"),
+}
+
+
 class DataChange(db.Model):
     """One change to a customer's data: who, when, which field, old value and new value."""
 
@@ -149,3 +162,13 @@ class DataChange(db.Model):
     @property
     def actor_kind_enum(self) -> ActorKind:
         return ActorKind(self.actor_kind)
+
+    @property
+    def field_title(self) -> str:
+        name, _, detail = self.field.partition(":")
+        title = str(FIELD_TITLES.get(name, name))
+        if name == "consent" and detail in Purpose.__members__.values():
+            return f"{title}: {Purpose(detail).title}"
+        if detail in ContactKind.__members__.values():
+            return f"{title} ({ContactKind(detail).title})"
+        return title

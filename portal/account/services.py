@@ -18,3 +18,17 @@ def load_customer_data(customer_id: int) -> Customer | None:
                  selectinload(Customer.consents), selectinload(Customer.changes))
     )
     return db.session.scalars(statement).first()
+
+
+def staff_views_of(customer_id: int, limit: int = 100):
+    """Who among the staff opened this customer's data, newest first (shown on My data)."""
+    from portal.tickets.models import CustomerDataView
+
+    statement = (
+        select(CustomerDataView)
+        .where(CustomerDataView.customer_id == customer_id)
+        .options(selectinload(CustomerDataView.staff), selectinload(CustomerDataView.ticket))
+        .order_by(CustomerDataView.viewed_at.desc(), CustomerDataView.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(statement))

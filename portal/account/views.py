@@ -2,7 +2,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from portal.access import customer_required
-from portal.account.services import load_customer_data
+from portal.account.services import load_customer_data, staff_views_of
 from portal.enums import Channel
 
 bp = Blueprint("account", __name__)
@@ -12,8 +12,9 @@ bp = Blueprint("account", __name__)
 @customer_required
 def my_data():
     """Show everything the company holds about the signed-in customer."""
-    customer = None
+    customer, views = None, []
     if current_user.session_row.customer_id is not None:
         customer = load_customer_data(current_user.session_row.customer_id)
+        views = staff_views_of(customer.id)
     return render_template("account/my_data.html", customer=customer, email=current_user.email,
-                           channels=list(Channel))
+                           channels=list(Channel), views=views)

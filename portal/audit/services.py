@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import has_request_context, request
 
+from portal import clock
 from portal.audit.models import AuditRecord
 from portal.db import db
 
@@ -11,6 +12,7 @@ from portal.db import db
 def record(actor: str, action: str, target: str = "", **data) -> AuditRecord:
     """Add an audit record to the current transaction (the caller commits)."""
     entry = AuditRecord(
+        occurred_at=clock.now(),
         actor=actor,
         action=action,
         target=target,
