@@ -44,12 +44,19 @@ def demo_load() -> None:
     """Load the demo customers (once) and print the addresses to sign in with."""
     from portal.demo import load_demo_data
 
-    created, addresses = load_demo_data(clock.now())
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException("Demo data is for development and test portals only.")
+    created, addresses, staff = load_demo_data(clock.now())
     db.session.commit()
+    base = current_app.config["BASE_URL"]
     click.echo("Demo data loaded." if created else "Demo data already present.")
-    click.echo(f"Sign in at {current_app.config['BASE_URL']} with one of these addresses:")
+    click.echo(f"Customers: sign in at {base}/sign-in with one of these addresses:")
     for name, address in addresses:
         click.echo(f"  {address:<40} {name}")
+    click.echo(f"Staff: sign in at {base}/staff/sign-in (new random passwords on every run; an "
+               "authenticator app is enrolled at the first sign-in):")
+    for email, role, password in staff:
+        click.echo(f"  {email:<28} {role:<6} {password}")
 
 
 @click.group("outbox")

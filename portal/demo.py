@@ -1,7 +1,9 @@
-"""Demo customers for development: Vietnamese names, addresses, phones, orders and consents."""
+"""Demo data for development: customers with Vietnamese names, addresses, phones, orders and
+consents; staff of every role; a few tickets in the queue."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timedelta
 
 import phonenumbers
@@ -10,7 +12,11 @@ from sqlalchemy import func, select
 from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order
 from portal.audit.services import record
 from portal.db import db
-from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose
+from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose, Role, TicketKind
+from portal.staff.models import StaffMember
+from portal.staff.passwords import hash_password
+from portal.staff.services import create_member
+from portal.tickets.services import create_ticket
 
 # name, e-mail (kind), phone (kind), address (kind), source
 DEMO_CUSTOMERS = [
@@ -108,13 +114,72 @@ def _add_history(customer: Customer, when: datetime) -> None:
     ]
 
 
-def load_demo_data(now: datetime) -> tuple[bool, list[tuple[str, str]]]:
-    """Add the demo customers unless customers exist already; return (created, [(name, e-mail)])."""
+DEMO_STAFF = [
+    ("giamdoc@khoingo.net", "Ngô Khôi Nguyên", Role.BOARD),
+    ("kinhdoanh@khoingo.net", "Lý Thanh Tùng", Role.SALES),
+    ("cskh.lan@khoingo.net", "Trịnh Ngọc Lan", Role.CARE),
+    ("cskh.minh@khoingo.net", "Phan Văn Minh", Role.CARE),
+    ("quantri@khoingo.net", "Mai Quốc Việt", Role.ADMIN),
+]
+# (customer index, kind, message, days ago)
+DEMO_TICKETS = [
+    (0, TicketKind.QUESTION, "Công ty đang lưu những thông tin gì về tôi và lưu đến khi nào?", 3),
+    (1, TicketKind.ACCESS, "Xin gửi cho tôi bản sao toàn bộ dữ liệu cá nhân của tôi.", 12),
+    (2, TicketKind.RESTRICTION, "Tôi phản đối việc dùng số điện thoại công ty để gọi khảo sát.", 1),
+    (3, TicketKind.LEAK_COMPLAINT, "Tôi nhận được cuộc gọi chào hàng từ bên thứ ba biết rõ địa chỉ lắp camera "
+                                   "của tôi. Có phải dữ liệu đã bị lộ?", 0),
+    (4, TicketKind.OTHER, "Tôi muốn đổi lịch bảo trì sang buổi chiều.", 25),
+]
+
+
+def _demo_password() -> str:
+    return "demo-" + secrets.token_urlsafe(12)
+
+
+def _load_staff(now: datetime) -> list[tuple[str, str, str]]:
+    credentials = []
+    for email, name, role in DEMO_STAFF:
+        password = _demo_password()
+        create_member(email, name, role, None, now, password=password)
+        credentials.append((email, role.value, password))
+    return credentials
+
+
+def refresh_staff_passwords(now: datetime) -> list[tuple[str, str, str]]:
+    """Give the demo staff new random passwords (development only: they are printed)."""
+    credentials = []
+    for email, _name, role in DEMO_STAFF:
+        member = db.session.scalars(select(StaffMember).where(StaffMember.email == email)).first()
+        if member is None or not member.is_active:
+            continue
+        password = _demo_password()
+        member.password_hash = hash_password(password)
+        record("system", "demo.staff_password_set", f"staff:{member.id}")
+        credentials.append((email, role.value, password))
+    return credentials
+
+
+def _load_tickets(customers: list[Customer], now: datetime) -> None:
+    for index, kind, message, days_ago in DEMO_TICKETS:
+        customer = customers[index]
+        filed = now - timedelta(days=days_ago, hours=2)
+        create_ticket(kind=kind, body=message, requester_email=customer.contact_points[0].value.lower(),
+                      customer_id=customer.id, locale="vi", now=filed)
+
+
+def load_demo_data(now: datetime) -> tuple[bool, list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """Add the demo customers, staff and tickets unless customers exist already.
+
+    Return (created, [(name, e-mail)], [(staff e-mail, role, password)]); the demo staff get fresh
+    random passwords on every call, so the console always shows ones that work.
+    """
     addresses = [(row[0], row[1]) for row in DEMO_CUSTOMERS]
     if db.session.scalar(select(func.count()).select_from(Customer)):
-        return False, addresses
-    for index, row in enumerate(DEMO_CUSTOMERS):
-        db.session.add(_build_customer(index, row, now))
+        return False, addresses, refresh_staff_passwords(now)
+    customers = [_build_customer(index, row, now) for index, row in enumerate(DEMO_CUSTOMERS)]
+    db.session.add_all(customers)
+    credentials = _load_staff(now)
     db.session.flush()
-    record("system", "demo.loaded", "", customers=len(DEMO_CUSTOMERS))
-    return True, addresses
+    _load_tickets(customers, now)
+    record("system", "demo.loaded", "", customers=len(DEMO_CUSTOMERS), staff=len(DEMO_STAFF))
+    return True, addresses, credentials

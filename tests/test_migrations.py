@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import contextmanager
 
@@ -64,9 +65,17 @@ def test_setup_commands_run_on_a_fresh_database(tmp_path, command):
             again = runner.invoke(args=command)
             assert first.exit_code == 0 and "an.nguyen@example.vn" in first.output, first.output
             assert "already" in again.output
+            assert "giamdoc@khoingo.net" in first.output and "giamdoc@khoingo.net" in again.output
             with app.app_context():
                 from portal.account.models import Customer
+                from portal.staff.models import StaffMember
+                from portal.staff.passwords import verify_password
+                from portal.tickets.models import Ticket
 
                 assert db.session.query(Customer).count() == 12
+                assert db.session.query(Ticket).count() == 5
+                board = db.session.query(StaffMember).filter_by(email="giamdoc@khoingo.net").one()
+                printed = re.search(r"giamdoc@khoingo.net\s+board\s+(\S+)", again.output).group(1)
+                assert verify_password(board.password_hash, printed)  # the latest printed password works
         with app.app_context():
             db.engine.dispose()

@@ -745,3 +745,37 @@ def test_password_link_tokens_are_redacted_in_access_logs():
                                ("GET /staff/password/s3cr3tT0ken HTTP/1.1", "200"), None)
     RedactSecretPaths().filter(record)
     assert "s3cr3tT0ken" not in record.getMessage() and "/staff/password/[redacted]" in record.getMessage()
+
+
+def test_admin_resets_a_lost_authenticator(app, admin_client, clock):
+    member = make_staff("care")
+    member_client = english(app.test_client())
+    sign_in_staff(member_client, member, clock=clock)
+    old_secret = fresh(member).totp_secret
+    page = f"/staff/admin/members/{member.id}"
+    assert "Reset the authenticator" in admin_client.get(page).get_data(as_text=True)
+
+    response = post(admin_client, f"{page}/authenticator-reset", page=page)
+    assert response.status_code == 303
+    member = fresh(member)
+    assert (member.totp_secret, member.totp_enrolled_at, member.password_hash is not None) == (None, None, True)
+    assert member_client.get("/staff/").status_code == 302  # signed out everywhere
+    (reset,) = audit("staff.authenticator_reset")
+    assert reset.target == f"staff:{member.id}"
+
+    other = english(app.test_client())
+    response = enter_password(other, member.email)
+    assert response.status_code == 303 and "/staff/sign-in/enrol" in response.headers["Location"]
+    assert other.get("/staff/sign-in/enrol").status_code == 200  # a new QR code to scan
+    assert fresh(member).totp_secret not in (None, old_secret)
+
+
+def test_only_admins_reset_authenticators(app, clock):
+    member = make_staff("care")
+    board = make_staff("board", email="board@khoingo.net")
+    client = english(app.test_client())
+    sign_in_staff(client, board, clock=clock)
+    response = client.post(f"/staff/admin/members/{member.id}/authenticator-reset",
+                           data={"csrf_token": csrf_token(client, "/staff/")})
+    assert response.status_code == 404
+    assert fresh(member).totp_secret is not None

@@ -120,5 +120,17 @@ def start_password_reset(member_id: int):
     return _to_member(member)
 
 
+@bp.route("/admin/members/<int:member_id>/authenticator-reset", methods=["POST"])
+@staff_required("staff.manage")
+def reset_authenticator(member_id: int):
+    """Forget a member's authenticator (lost phone); they enrol a new one at their next sign-in."""
+    member = _member_or_404(member_id)
+    services.reset_authenticator(member, current_user.staff, clock.now())
+    db.session.commit()
+    flash(_("%(name)s was signed out and will set up a new authenticator app at the next sign-in.",
+            name=member.full_name), "success")
+    return _to_member(member)
+
+
 def _is_self(member: StaffMember) -> bool:
     return current_user.is_authenticated and current_user.staff.id == member.id

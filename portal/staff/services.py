@@ -18,7 +18,7 @@ from portal.db import db
 from portal.enums import Role
 from portal.i18n import DEFAULT_LOCALE
 from portal.outbox.services import queue_email
-from portal.staff.models import StaffMember, StaffPasswordLink, StaffSession
+from portal.staff.models import StaffMember, StaffPasswordLink, StaffRecoveryCode, StaffSession
 from portal.staff.passwords import hash_password
 
 LINK_HOURS = {"invite": 72, "reset": 24}
@@ -110,6 +110,25 @@ def reactivate(member: StaffMember, actor: StaffMember, now: datetime) -> None:
     member.deactivated_at = None
     db.session.flush()
     record(actor_of(actor), "staff.reactivated", target_of(member))
+
+
+def reset_authenticator(member: StaffMember, actor: StaffMember, now: datetime) -> None:
+    """Forget ``member``'s authenticator and recovery codes (a lost phone): they enrol a new one
+    after their password at the next sign-in. Their sessions end now, so nobody holding the old
+    phone stays signed in."""
+    member.totp_secret = None
+    member.totp_enrolled_at = None
+    member.totp_last_step = None
+    db.session.execute(
+        update(StaffRecoveryCode)
+        .where(StaffRecoveryCode.staff_id == member.id, StaffRecoveryCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    for row in live_sessions(member):
+        end_staff_session(row, now, "authenticator_reset")
+    db.session.flush()
+    record(actor_of(actor), "staff.authenticator_reset", target_of(member))
 
 
 def start_password_reset(member: StaffMember, actor: StaffMember, now: datetime) -> str:
