@@ -362,3 +362,18 @@ def test_flask_worker_escalates_and_delivers_the_overdue_mail(app, runner, clock
     assert [m.recipient for m in overdue] == [director.email] and overdue[0].status == "sent"
     runner.invoke(args=["worker", "--once"])
     assert len([m for m in outbox() if m.purpose == "ticket_overdue"]) == 1
+
+
+def test_customer_sees_who_viewed_their_data_and_for_which_request(app, client, customer, clock):
+    from tests.conftest import make_staff, sign_in_staff
+
+    carer = make_staff("care", email="lan@khoingo.net", name="Trịnh Ngọc Lan")
+    sign_in(client, "an.nguyen@example.vn")
+    reference = file_request(client).headers["Location"].rsplit("/", 1)[1]
+    assert "Trịnh Ngọc Lan" not in client.get("/my-data").get_data(as_text=True)
+    staff_client = app.test_client()
+    sign_in_staff(staff_client, carer, clock=clock)
+    assert staff_client.get(f"/board/tickets/{reference}").status_code == 200
+    page = client.get("/my-data").get_data(as_text=True)
+    views = page[page.index('id="h-views"'):]
+    assert "Trịnh Ngọc Lan" in views and reference in views and "Bộ phận chăm sóc khách hàng" in views

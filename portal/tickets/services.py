@@ -17,7 +17,7 @@ from portal.db import db
 from portal.enums import Department, EntryKind, Role, TicketKind, TicketStatus
 from portal.staff.models import StaffMember
 from portal.tickets import due, notifications
-from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry
+from portal.tickets.models import OPEN_STATUSES, CustomerDataView, Ticket, TicketEntry
 from portal.tickets.routing import least_loaded_member, route_for
 from portal.tickets.settings import extra_days_off, get_setting
 
@@ -264,6 +264,12 @@ def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: dat
     add_event(ticket, "customer_linked", now, staff, customer_id=customer_id, old=old)
     _touch(ticket, now)
     record(_actor(staff), "ticket.customer_linked", f"ticket:{ticket.id}", customer_id=customer_id, old=old)
+
+
+def record_customer_view(ticket: Ticket, customer_id: int, staff: StaffMember, now: datetime) -> None:
+    """Log that ``staff`` was shown this customer's data; the customer sees it on My data."""
+    db.session.add(CustomerDataView(customer_id=customer_id, staff_id=staff.id, ticket_id=ticket.id, viewed_at=now))
+    record(_actor(staff), "customer.viewed", f"customer:{customer_id}", ticket_id=ticket.id)
 
 
 def escalate_overdue(now: datetime) -> int:

@@ -1,0 +1,326 @@
+"""Reading the ticket queues for the admin board: views, filters, search and keyset pages.
+
+A page is one SQL statement whatever the size of the table: the tickets are found in index order
+(``due_at``, ``id``) after an opaque cursor, never with OFFSET, and nothing counts the whole table.
+A queue that spans several statuses (or a member's department plus the tickets assigned to them)
+is the UNION ALL of one ordered, limited index scan per branch, so each branch walks its index from
+the cursor and stops after a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select, bindparam, false, select, true, tuple_, union_all
+from sqlalchemy.orm import joinedload, load_only, selectinload
+
+from portal.account.models import ContactPoint, Customer
+from portal.db import UTCDateTime, db
+from portal.enums import Channel, Role, TicketStatus
+from portal.staff.models import StaffMember
+from portal.tickets.due import end_of_local_day
+from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry, format_reference
+from portal.tickets.services import REFERENCE, parse_reference
+
+PAGE_SIZE = 50
+VIEWS = ("mine", "department", "unassigned", "overdue", "all")
+ALL_STATUSES = tuple(status.value for status in TicketStatus)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = datetime.resolution
+MAX_ID = 2**31 - 1
+
+
+class BadCursor(ValueError):
+    """The ``after`` parameter is not a cursor this page made."""
+
+
+class BadSearch(ValueError):
+    """The search text is neither a reference, an e-mail address nor a phone number."""
+
+
+# --- cursors -------------------------------------------------------------------------------------
+
+
+def encode_cursor(due_at: datetime, ticket_id: int) -> str:
+    """An opaque, URL-safe token for the position just after this ticket."""
+    micros = (due_at - EPOCH) // _MICROSECOND
+    raw = f"{micros}.{ticket_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[datetime, int]:
+    """The position a cursor stands for; :class:`BadCursor` for anything else."""
+    if not token or len(token) > 64:
+        raise BadCursor(token)
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        micros_text, _, id_text = raw.partition(".")
+        if not (micros_text.lstrip("-").isdigit() and id_text.isdigit()):
+            raise BadCursor(token)
+        return EPOCH + int(micros_text) * _MICROSECOND, int(id_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
+        raise BadCursor(token) from error
+
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Search:
+    """What the search box asked for: exactly one of a reference, an e-mail address or a phone."""
+
+    text: str
+    ticket_id: int | None = None
+    year: int | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def needs_customer_data(self) -> bool:
+        return self.ticket_id is None
+
+
+def parse_search(text: str) -> Search:
+    """Read the search box: ``KN-2026-000123``, an e-mail address, or a Vietnamese phone number."""
+    text = (text or "").strip()
+    reference = REFERENCE.match(text)
+    if reference is not None:
+        return Search(text, ticket_id=int(reference.group(2)), year=int(reference.group(1)))
+    if "@" in text:
+        try:
+            address = validate_email(text, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            raise BadSearch(text) from error
+        return Search(text, email=address.lower())
+    try:
+        number = phonenumbers.parse(text, "VN")
+    except phonenumbers.NumberParseException as error:
+        raise BadSearch(text) from error
+    if not phonenumbers.is_possible_number(number):
+        raise BadSearch(text)
+    return Search(text, phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _search_branches(search: Search) -> list[list]:
+    """Disjoint sets of conditions whose union is what the search finds."""
+    if search.ticket_id is not None:
+        if not 2000 <= search.year <= 9998 or search.ticket_id > MAX_ID:
+            return [[false()]]
+        start = datetime(search.year, 1, 1, tzinfo=timezone.utc)
+        end = datetime(search.year + 1, 1, 1, tzinfo=timezone.utc)
+        return [[Ticket.id == search.ticket_id, Ticket.created_at >= start, Ticket.created_at < end]]
+    if search.email is not None:
+        customers = select(ContactPoint.customer_id).where(ContactPoint.channel == Channel.EMAIL.value,
+                                                           ContactPoint.value_normalized == search.email)
+        return [[Ticket.requester_email == search.email],
+                [Ticket.customer_id.in_(customers), Ticket.requester_email != search.email]]
+    customers = select(ContactPoint.customer_id).where(ContactPoint.channel == Channel.PHONE.value,
+                                                       ContactPoint.value_normalized == search.phone)
+    return [[Ticket.customer_id.in_(customers)]]
+
+
+# --- the queue -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: their id and role decide which tickets they may see."""
+
+    staff_id: int
+    role: Role
+
+    @property
+    def sees_everything(self) -> bool:
+        from portal.access import can
+
+        return can(self.role, "queue.all")
+
+    def can_see(self, ticket: Ticket) -> bool:
+        from portal.access import can_see_ticket
+
+        return can_see_ticket(self.role, ticket.department) or ticket.assignee_id == self.staff_id
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """One queue page request. ``statuses`` empty means every status."""
+
+    view: str
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    kind: str | None = None
+    department: str | None = None
+    assignee: int | str | None = None  # a member's id, "none" for unassigned, None for anyone
+    due_by: date | None = None
+    search: Search | None = None
+    after: tuple[datetime, int] | None = None
+    limit: int = PAGE_SIZE
+    with_customer: bool = True
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass
+class QueuePage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def views_for(viewer: Viewer) -> tuple[str, ...]:
+    """The queue views a role has: admin works no tickets, so has no "mine" or department."""
+    if viewer.role is Role.ADMIN:
+        return ("unassigned", "overdue", "all")
+    if viewer.sees_everything:
+        return VIEWS
+    return tuple(view for view in VIEWS if view != "all")
+
+
+def _visibility_branches(viewer: Viewer, view: str) -> list[list]:
+    """Disjoint conditions for what this viewer may see in this view."""
+    if view == "mine":
+        return [[Ticket.assignee_id == viewer.staff_id]]
+    if view == "department":
+        return [[Ticket.department == viewer.role.value]]
+    if viewer.sees_everything:
+        return [[]]
+    own = Ticket.department == viewer.role.value
+    if view == "unassigned":
+        return [[own]]
+    return [[own], [Ticket.assignee_id == viewer.staff_id, Ticket.department != viewer.role.value]]
+
+
+def _common_conditions(query: QueueQuery) -> list:
+    conditions = []
+    if query.view == "unassigned":
+        conditions.append(Ticket.assignee_id.is_(None))
+    if query.view == "overdue":
+        conditions.append(Ticket.due_at < query.now)
+    if query.kind:
+        conditions.append(Ticket.kind == query.kind)
+    if query.department:
+        conditions.append(Ticket.department == query.department)
+    if query.assignee == "none":
+        conditions.append(Ticket.assignee_id.is_(None))
+    elif query.assignee is not None:
+        conditions.append(Ticket.assignee_id == query.assignee)
+    if query.due_by:
+        conditions.append(Ticket.due_at <= end_of_local_day(query.due_by))
+    return conditions
+
+
+def _statuses(query: QueueQuery) -> tuple[str, ...]:
+    statuses = query.statuses or ALL_STATUSES
+    if query.view == "overdue":
+        statuses = tuple(status for status in statuses if status in OPEN_STATUSES)
+    return statuses
+
+
+def _status_branches(query: QueueQuery) -> list[list]:
+    """One branch per status, so each walks an index whose columns go (…, status, due_at, id).
+
+    A search is selective already: one branch with all its statuses is cheaper there."""
+    statuses = _statuses(query)
+    if not statuses:
+        return [[false()]]
+    if query.search is not None:
+        return [[Ticket.status.in_(statuses)]] if set(statuses) != set(ALL_STATUSES) else [[]]
+    return [[Ticket.status == status] for status in statuses]
+
+
+def _branch(conditions: list, query: QueueQuery) -> Select:
+    statement = select(Ticket.id, Ticket.due_at).where(true(), *conditions)
+    if query.after is not None:
+        due_at, ticket_id = query.after
+        position = tuple_(bindparam("after_due", due_at, type_=UTCDateTime),
+                          bindparam("after_id", ticket_id))
+        statement = statement.where(tuple_(Ticket.due_at, Ticket.id) > position)
+    return statement.order_by(Ticket.due_at, Ticket.id).limit(query.limit + 1)
+
+
+def page_statement(viewer: Viewer, query: QueueQuery) -> Select:
+    """The one statement that loads a page of tickets, with assignee and customer name."""
+    groups = [_visibility_branches(viewer, query.view), _status_branches(query)]
+    if query.search is not None:
+        groups.append(_search_branches(query.search))
+    common = _common_conditions(query)
+    branches = [_branch(common + list(itertools.chain.from_iterable(parts)), query)
+                for parts in itertools.product(*groups)]
+    if len(branches) == 1:
+        ids = branches[0].subquery("page")
+    else:
+        parts = [branch.subquery(f"branch_{number}") for number, branch in enumerate(branches)]
+        merged = union_all(*[select(part.c.id, part.c.due_at) for part in parts]).subquery("merged")
+        ids = (select(merged.c.id, merged.c.due_at).order_by(merged.c.due_at, merged.c.id)
+               .limit(query.limit + 1).subquery("page"))
+    statement = (select(Ticket).join(ids, Ticket.id == ids.c.id)
+                 .options(joinedload(Ticket.assignee).load_only(StaffMember.id, StaffMember.full_name))
+                 .order_by(Ticket.due_at, Ticket.id))
+    if query.with_customer:
+        statement = statement.options(joinedload(Ticket.customer).load_only(Customer.id, Customer.full_name))
+    return statement
+
+
+def queue_page(viewer: Viewer, query: QueueQuery) -> QueuePage:
+    tickets = list(db.session.scalars(page_statement(viewer, query)).unique())
+    next_cursor = None
+    if len(tickets) > query.limit:
+        tickets = tickets[:query.limit]
+        last = tickets[-1]
+        next_cursor = encode_cursor(last.due_at, last.id)
+    return QueuePage(tickets, next_cursor)
+
+
+def assignable_members(departments: tuple[str, ...] | None = None) -> list[StaffMember]:
+    """Active members who work tickets (of these departments, board members always)."""
+    roles = {Role.BOARD.value, Role.SALES.value, Role.CARE.value}
+    if departments is not None:
+        roles = {Role.BOARD.value, *departments}
+    statement = (select(StaffMember).where(StaffMember.is_active.is_(True), StaffMember.role.in_(roles))
+                 .options(load_only(StaffMember.id, StaffMember.full_name, StaffMember.role))
+                 .order_by(StaffMember.full_name, StaffMember.id))
+    return list(db.session.scalars(statement))
+
+
+# --- one ticket ----------------------------------------------------------------------------------
+
+
+def find_ticket(reference: str, viewer: Viewer) -> Ticket | None:
+    """The ticket with this reference if the viewer may see it, else None (shown as 404)."""
+    ticket_id = parse_reference(reference)
+    if ticket_id is None or ticket_id > MAX_ID:
+        return None
+    statement = (select(Ticket).where(Ticket.id == ticket_id)
+                 .options(joinedload(Ticket.assignee),
+                          selectinload(Ticket.entries).joinedload(TicketEntry.author)))
+    ticket = db.session.scalars(statement).first()
+    if ticket is None or format_reference(ticket.created_at.year, ticket.id) != reference.strip().upper():
+        return None
+    return ticket if viewer.can_see(ticket) else None
+
+
+def ticket_with_thread(ticket_id: int) -> Ticket:
+    """Reload a ticket and its thread after a rollback."""
+    statement = (select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
+                 .options(joinedload(Ticket.assignee),
+                          selectinload(Ticket.entries).joinedload(TicketEntry.author)))
+    return db.session.scalars(statement).one()
+
+
+def customer_for_board(customer_id: int) -> Customer | None:
+    """The customer data shown beside a thread: contact points, orders, consents."""
+    statement = (select(Customer).where(Customer.id == customer_id)
+                 .options(selectinload(Customer.contact_points), selectinload(Customer.orders),
+                          selectinload(Customer.consents)))
+    return db.session.scalars(statement).first()
+
+
+def entry_with_key(submission_key: str | None) -> TicketEntry | None:
+    if not submission_key:
+        return None
+    return db.session.scalars(select(TicketEntry).where(TicketEntry.submission_key == submission_key)).first()
+

@@ -1,0 +1,415 @@
+"""The website admin board: queues, the ticket page, the dashboard and queue settings.
+
+Views are thin: they read the forms, call the ticket rules in :mod:`portal.tickets.services`, and
+commit once. A rule the change breaks, or a colleague's change made in the meantime, rolls back
+everything and shows the page again with the reason and with what the member typed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from babel.dates import format_datetime
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal, format_timedelta, get_locale, get_timezone
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
+
+from portal import clock
+from portal.access import staff_required
+from portal.account.models import Customer
+from portal.db import db
+from portal.enums import Department, Priority, Role, TicketKind, TicketStatus
+from portal.staff.models import StaffMember
+from portal.templating import DATETIME_PATTERNS
+from portal.tickets import board_queries, services
+from portal.tickets import dashboard as figures_of
+from portal.tickets.board_forms import STATUS_ANY, STATUS_OPEN, VIEW_TITLES, QueueFilterForm
+from portal.tickets.board_queries import BadCursor, BadSearch, QueueQuery, Viewer
+from portal.tickets.forms import ExtendForm, LinkCustomerForm, StaffReplyForm, TakeForm, TicketUpdateForm
+from portal.tickets.models import Ticket
+from portal.tickets.settings import get_setting
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+
+
+@bp.context_processor
+def titles():
+    """Titles for the values stored as short strings, translated once per page for the board's templates."""
+    return {"view_titles": VIEW_TITLES, "department_title": lambda value: Department(value).title,
+            "priority_title": lambda value: Priority(value).title,
+            "kind_titles": {kind.value: str(kind.title) for kind in TicketKind},
+            "status_titles": {status.value: str(status.title) for status in TicketStatus},
+            "department_titles": {department.value: str(department.title) for department in Department},
+            "open_statuses": board_queries.OPEN_STATUSES,
+            "duration": _duration, "short_datetime": _short_datetime_formatter()}
+
+
+def _short_datetime_formatter():
+    """The ``local_datetime`` filter's output, with the locale and time zone looked up once per
+    page rather than once per date: a queue page shows a hundred dates."""
+    locale, zone = get_locale(), get_timezone()
+    pattern = DATETIME_PATTERNS.get(str(locale), "short")
+    return lambda value: format_datetime(value, pattern, tzinfo=zone, locale=locale) if value else ""
+
+
+def _duration(value: timedelta) -> str:
+    """A median time as a board member reads it: minutes, hours up to two days, then days."""
+    hours = value.total_seconds() / 3600
+    if hours < 1:
+        return format_timedelta(value, threshold=2)
+    if hours < 48:
+        return _("%(hours)s h", hours=format_decimal(round(hours, 1)))
+    return _("%(days)s days", days=format_decimal(round(hours / 24, 1)))
+
+
+def _viewer() -> Viewer:
+    return Viewer(current_user.staff.id, current_user.role)
+
+
+# --- queues --------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@staff_required()
+def queue():
+    """A page of a queue view, filtered, searched, in order of due date."""
+    viewer = _viewer()
+    form = QueueFilterForm(request.args)
+    form.set_members(board_queries.assignable_members())
+    form.validate()
+    query, notices = _queue_query(form, viewer)
+    page = board_queries.queue_page(viewer, query) if query else board_queries.QueuePage([], None)
+    arguments = {name: value for name, value in request.args.items() if name != "after" and value}
+    return render_template("board/queue.html", form=form, page=page, query=query, notices=notices,
+                           views=board_queries.views_for(viewer), arguments=arguments, now=clock.now(),
+                           show_customer=current_user.can("customer.view"))
+
+
+def _default_view(viewer: Viewer) -> str:
+    """Admin oversees every queue; the others start with their department's."""
+    return "all" if viewer.role is Role.ADMIN else "department"
+
+
+def _queue_query(form: QueueFilterForm, viewer: Viewer) -> tuple[QueueQuery | None, list[str]]:
+    """The page the filters ask for, and what was wrong with them (wrong parts are ignored)."""
+    notices = []
+    view = form.view.data if form.view.data in board_queries.views_for(viewer) else _default_view(viewer)
+    form.view.data = view
+    search = None
+    if form.q.data and form.q.data.strip() and not form.q.errors:
+        try:
+            search = board_queries.parse_search(form.q.data)
+        except BadSearch:
+            form.q.errors.append(_("Enter a reference (KN-2026-000123), an e-mail address or a phone number."))
+            return None, notices
+        if search.needs_customer_data and not current_user.can("customer.view"):
+            form.q.errors.append(_("Your role can search by reference only."))
+            return None, notices
+    after = None
+    if form.after.data:
+        try:
+            after = board_queries.decode_cursor(form.after.data)
+        except BadCursor:
+            notices.append(_("That page link is not valid (it may be incomplete). Here is the first page."))
+    if any(form.errors.get(name) for name in ("kind", "status", "department", "assignee", "due_by")):
+        notices.append(_("Some filters were not understood and are not applied."))
+    return QueueQuery(
+        view="search" if search else view, statuses=_chosen_statuses(form), search=search, after=after,
+        kind=_valid(form.kind) or None, department=_valid(form.department) or None,
+        assignee=_chosen_assignee(form), due_by=None if form.due_by.errors else form.due_by.data,
+        with_customer=current_user.can("customer.view"), now=clock.now(),
+    ), notices
+
+
+def _valid(field):
+    return None if field.errors else field.data
+
+
+def _chosen_statuses(form: QueueFilterForm) -> tuple[str, ...]:
+    """The statuses to list: as chosen; by default the unfinished ones, or any for a search."""
+    searching = bool(form.q.data and form.q.data.strip())
+    status = _valid(form.status) if "status" in request.args else None
+    status = status or (STATUS_ANY if searching else STATUS_OPEN)
+    form.status.data = status
+    if status == STATUS_OPEN:
+        return board_queries.OPEN_STATUSES
+    return () if status == STATUS_ANY else (status,)
+
+
+def _chosen_assignee(form: QueueFilterForm):
+    value = _valid(form.assignee)
+    if not value:
+        return None
+    return "none" if value == "none" else int(value)
+
+
+# --- the ticket page -----------------------------------------------------------------------------
+
+
+class TicketForms:
+    """The forms of a ticket page. The one that was posted reads the request; the others start
+    from the ticket as it is now."""
+
+    def __init__(self, ticket: Ticket, posted: str | None = None):
+        self.ticket = ticket
+        self.posted = posted
+        self.reply = self._make(StaffReplyForm, "reply", submission_key=secrets.token_hex(16),
+                                version=ticket.version)
+        self.update = self._make(TicketUpdateForm, "update", status=ticket.status, department=ticket.department,
+                                 assignee=str(ticket.assignee_id or ""), version=ticket.version)
+        self.extend = self._make(ExtendForm, "extend", version=ticket.version)
+        self.take = self._make(TakeForm, "take")
+        self.link = self._make(LinkCustomerForm, "link", version=ticket.version)
+        self._fit_update_form()
+
+    def _make(self, form_class, prefix: str, **initial):
+        if prefix == self.posted:
+            return form_class(prefix=prefix)
+        return form_class(formdata=None, prefix=prefix, **initial)
+
+    def _fit_update_form(self) -> None:
+        members = board_queries.assignable_members((self.ticket.department,))
+        choices = [SelectChoice("", _("Nobody (unassigned)"))] + [
+            SelectChoice(str(m.id), f"{m.full_name} · {m.role_enum.title}") for m in members]
+        if self.ticket.assignee is not None and str(self.ticket.assignee_id) not in {c.value for c in choices}:
+            choices.append(SelectChoice(str(self.ticket.assignee_id), self.ticket.assignee.full_name))
+        self.update.assignee.choices = choices
+        if not current_user.can("ticket.work"):
+            del self.update.status
+            del self.update.reason
+
+    def refresh_after_conflict(self, ticket: Ticket) -> None:
+        """Show the ticket's current state and version in the posted form, keeping the typed text."""
+        form = getattr(self, self.posted)
+        form.version.data = str(ticket.version)
+        if self.posted == "update":
+            if "status" in form:
+                form.status.data = ticket.status
+            form.department.data = ticket.department
+            form.assignee.data = str(ticket.assignee_id or "")
+
+
+def _ticket_or_404(reference: str) -> Ticket:
+    ticket = board_queries.find_ticket(reference, _viewer())
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+@bp.route("/tickets/<reference>")
+@staff_required()
+def ticket(reference: str):
+    """The ticket: routing and clocks, the customer's data beside the thread, and the actions."""
+    ticket = _ticket_or_404(reference)
+    return _show(ticket, TicketForms(ticket))
+
+
+def _show(ticket: Ticket, forms: TicketForms, status: int = 200, problem: str | None = None):
+    """Render the ticket page; showing the customer's data records that this member saw it."""
+    customer = None
+    if ticket.customer_id and current_user.can("customer.view"):
+        customer = board_queries.customer_for_board(ticket.customer_id)
+        _record_customer_view(ticket, customer)
+    entries = ticket.entries if current_user.can("ticket.view_thread") else [
+        entry for entry in ticket.entries if entry.kind == "event"]
+    page = render_template("board/ticket.html", ticket=ticket, forms=forms, customer=customer, entries=entries,
+                           problem=problem, now=clock.now(), can_take=_can_take(ticket),
+                           extension_limit=get_setting("clocks")["extension_days"][ticket.kind])
+    db.session.commit()  # after rendering: committing expires what the page reads
+    return page, status
+
+
+def _record_customer_view(ticket: Ticket, customer: Customer) -> None:
+    services.record_customer_view(ticket, customer.id, current_user.staff, clock.now())
+
+
+def _can_take(ticket: Ticket) -> bool:
+    staff = current_user.staff
+    return (ticket.assignee_id is None and current_user.can("ticket.work")
+            and staff.role in (ticket.department, Department.BOARD.value))
+
+
+def _done(ticket: Ticket, message: str):
+    flash(message, "success")
+    if not _viewer().can_see(ticket):  # moved to a queue this member does not work
+        return redirect(url_for(".queue"), 303)
+    return redirect(url_for(".ticket", reference=ticket.reference), 303)
+
+
+def _start_over(ticket: Ticket) -> Ticket:
+    """Forget everything this request changed and read the ticket as it is now."""
+    ticket_id = ticket.id
+    db.session.rollback()
+    return board_queries.ticket_with_thread(ticket_id)
+
+
+def _conflict(ticket: Ticket, forms: TicketForms):
+    ticket = _start_over(ticket)
+    forms.ticket = ticket
+    forms.refresh_after_conflict(ticket)
+    return _show(ticket, forms, 409, _("Someone else changed this ticket while you were editing. Nothing of "
+                                       "yours was applied. Here is the current state; your text is kept, so "
+                                       "check it and send again."))
+
+
+def _refused(ticket: Ticket, forms: TicketForms, error: services.TicketRuleError):
+    ticket = _start_over(ticket)
+    forms.ticket = ticket
+    return _show(ticket, forms, 409, str(error.message))
+
+
+def _posted(reference: str, name: str) -> tuple[Ticket, TicketForms]:
+    ticket = _ticket_or_404(reference)
+    forms = TicketForms(ticket, posted=name)
+    return ticket, forms
+
+
+def _is_stale(form, ticket: Ticket) -> bool:
+    return form.version.data != str(ticket.version)
+
+
+@bp.route("/tickets/<reference>/reply", methods=["POST"])
+@staff_required("ticket.work")
+def reply(reference: str):
+    """Reply to the customer (e-mailed) or add an internal note; a form posted twice is stored once."""
+    ticket, forms = _posted(reference, "reply")
+    form = forms.reply
+    if not form.validate_on_submit():
+        return _show(ticket, forms, 400)
+    public = form.visibility.data == "public"
+    if board_queries.entry_with_key(form.submission_key.data) is not None:
+        return _done(ticket, _("Your message was already saved."))
+    if public and _is_stale(form, ticket):
+        return _conflict(ticket, forms)  # read what changed before the customer gets an answer
+    try:
+        services.add_staff_entry(ticket, current_user.staff, form.message.data.strip(), public, clock.now(),
+                                 form.submission_key.data)
+        db.session.flush()
+    except StaleDataError:
+        return _conflict(ticket, forms)
+    except IntegrityError:  # the same form posted twice at the same moment: the other one stored it
+        db.session.rollback()
+        return _done(ticket, _("Your message was already saved."))
+    db.session.commit()
+    return _done(ticket, _("Your reply was sent to the customer.") if public else _("Your internal note was added."))
+
+
+@bp.route("/tickets/<reference>/update", methods=["POST"])
+@staff_required("ticket.route")
+def update(reference: str):
+    """Change status, assignee or department, unless someone changed the ticket meanwhile."""
+    ticket, forms = _posted(reference, "update")
+    form = forms.update
+    if not form.validate_on_submit():
+        return _show(ticket, forms, 400)
+    if _is_stale(form, ticket):
+        return _conflict(ticket, forms)
+    try:
+        changed = _apply_update(ticket, form)
+        db.session.flush()
+    except services.TicketRuleError as error:
+        return _refused(ticket, forms, error)
+    except StaleDataError:
+        return _conflict(ticket, forms)
+    db.session.commit()
+    return _done(ticket, _("The ticket was updated.") if changed else _("Nothing was changed."))
+
+
+def _apply_update(ticket: Ticket, form: TicketUpdateForm) -> bool:
+    staff, now, version = current_user.staff, clock.now(), ticket.version
+    changes = 0
+    if "status" in form and form.status.data != ticket.status:
+        services.change_status(ticket, staff, TicketStatus(form.status.data), now,
+                               (form.reason.data or "").strip() or None)
+        changes += 1
+    if form.department.data != ticket.department:
+        services.change_department(ticket, staff, Department(form.department.data), now)
+        changes += 1
+    elif form.assignee.data != str(ticket.assignee_id or ""):
+        assignee = db.session.get(StaffMember, int(form.assignee.data)) if form.assignee.data else None
+        services.assign(ticket, staff, assignee, now)
+        changes += 1
+    return changes > 0 or ticket.version != version
+
+
+@bp.route("/tickets/<reference>/take", methods=["POST"])
+@staff_required("ticket.work")
+def take(reference: str):
+    """Take an unassigned ticket; of several members pressing at once, exactly one gets it."""
+    ticket, forms = _posted(reference, "take")
+    if not _can_take(ticket):
+        return _refused(ticket, forms, services.TicketRuleError(_("This ticket cannot be taken by you.")))
+    if not services.take(ticket.id, current_user.staff, clock.now()):
+        db.session.rollback()
+        ticket = board_queries.ticket_with_thread(ticket.id)
+        holder = ticket.assignee.full_name if ticket.assignee else "—"
+        flash(_("Someone else took this ticket first: it is assigned to %(name)s.", name=holder), "error")
+        return redirect(url_for(".ticket", reference=ticket.reference), 303)
+    db.session.commit()
+    return _done(ticket, _("The ticket is yours."))
+
+
+@bp.route("/tickets/<reference>/extend", methods=["POST"])
+@staff_required("ticket.work")
+def extend(reference: str):
+    """Use the one extension the law allows, with a reason the customer is e-mailed."""
+    ticket, forms = _posted(reference, "extend")
+    form = forms.extend
+    if not form.validate_on_submit():
+        return _show(ticket, forms, 400)
+    if _is_stale(form, ticket):
+        return _conflict(ticket, forms)
+    try:
+        services.extend_deadline(ticket, current_user.staff, form.days.data, form.reason.data, clock.now())
+        db.session.flush()
+    except services.TicketRuleError as error:
+        return _refused(ticket, forms, error)
+    except StaleDataError:
+        return _conflict(ticket, forms)
+    db.session.commit()
+    return _done(ticket, _("The deadline was extended and the customer was told why."))
+
+
+@bp.route("/tickets/<reference>/link", methods=["POST"])
+@staff_required("customer.view")
+def link_customer(reference: str):
+    """Attach a ticket filed from an address we did not know to the customer's record."""
+    ticket, forms = _posted(reference, "link")
+    form = forms.link
+    if not current_user.can("ticket.work"):
+        abort(404)
+    if not form.validate_on_submit():
+        return _show(ticket, forms, 400)
+    if _is_stale(form, ticket):
+        return _conflict(ticket, forms)
+    if ticket.customer_id is not None:
+        return _refused(ticket, forms, services.TicketRuleError(_("This ticket is already linked to a customer.")))
+    if db.session.get(Customer, int(form.customer_id.data)) is None:
+        form.customer_id.errors.append(_("No customer has this number."))
+        return _show(ticket, forms, 400)
+    try:
+        services.link_customer(ticket, current_user.staff, int(form.customer_id.data), clock.now())
+        db.session.flush()
+    except StaleDataError:
+        return _conflict(ticket, forms)
+    db.session.commit()
+    return _done(ticket, _("The ticket is now linked to the customer's record."))
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+@bp.route("/dashboard")
+@staff_required("dashboard.view")
+def dashboard():
+    """Open tickets by department and status, overdue counts, and last month's median times."""
+    return render_template("board/dashboard.html", figures=figures_of.figures(clock.now()), charts=figures_of,
+                           clocks=get_setting("clocks"))
+
+
+from portal.tickets import board_settings_views  # noqa: E402,F401  (its routes join this blueprint)

@@ -1,0 +1,173 @@
+"""Queue settings: only an administrator edits them, the law's ceilings hold, every change is
+audited, and a change applies to requests filed afterwards only."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from portal.audit.models import AuditRecord
+from portal.db import db
+from portal.enums import Department, TicketKind
+from portal.tickets import due, services
+from portal.tickets.models import DayOff, Setting, Ticket
+from portal.tickets.settings import get_setting
+from tests.conftest import csrf_token, make_staff, sign_in_staff
+
+VN = timezone(timedelta(hours=7))
+XSS = '<script>alert("x")</script>'
+
+
+@pytest.fixture
+def admin_client(app, clock):
+    clock.current = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)  # Wednesday, 10:00 in HCMC
+    client = app.test_client()
+    sign_in_staff(client, make_staff("admin"), clock=clock)
+    return client
+
+
+def settings_data(client, **overrides) -> dict:
+    """The settings form as the page fills it in from the current settings, with ``overrides``."""
+    routing, clocks, assignment = get_setting("routing"), get_setting("clocks"), get_setting("assignment")
+    data = {"csrf_token": csrf_token(client, "/board/settings"),
+            "acknowledge_working_days": str(clocks["acknowledge_working_days"])}
+    if clocks["fulfil_in_working_days"]:
+        data["fulfil_in_working_days"] = "y"
+    for kind in TicketKind:
+        data[f"department_{kind.value}"] = routing[kind.value]["department"]
+        data[f"priority_{kind.value}"] = routing[kind.value]["priority"]
+        data[f"fulfil_{kind.value}"] = str(clocks["fulfil_days"][kind.value])
+        data[f"extension_{kind.value}"] = str(clocks["extension_days"][kind.value])
+    for department in Department:
+        data[f"assignment_{department.value}"] = assignment[department.value]
+    data.update(overrides)
+    return data
+
+
+def file_question(now, email="hoi@example.vn", kind=TicketKind.QUESTION) -> Ticket:
+    ticket, _ = services.create_ticket(kind=kind, body="Câu hỏi", requester_email=email, customer_id=None,
+                                       locale="vi", now=now)
+    db.session.commit()
+    return ticket
+
+
+@pytest.mark.parametrize("role", ["board", "care", "sales"])
+def test_only_an_administrator_edits_settings(app, clock, role):
+    client = app.test_client()
+    sign_in_staff(client, make_staff(role), clock=clock)
+    assert client.get("/board/settings").status_code == 404
+    token = csrf_token(client, "/board/")
+    assert client.post("/board/settings", data={"csrf_token": token}).status_code == 404
+    assert client.post("/board/settings/days-off", data={"csrf_token": token}).status_code == 404
+    assert 'href="/board/settings"' not in client.get("/board/").get_data(as_text=True)
+
+
+def test_the_page_shows_the_current_settings_and_the_legal_ceilings(admin_client):
+    page = admin_client.get("/board/settings").get_data(as_text=True)
+    assert re.search(r'<select[^>]*name="department_leak_complaint"[^>]*>.*?<option selected value="board">', page,
+                     re.S)
+    assert re.search(r'name="fulfil_erasure"[^>]*value="20"', page)
+    assert "≤ 20" in page
+
+
+def test_changes_apply_to_new_requests_only_and_are_audited(app, admin_client, clock):
+    before = file_question(clock.now(), email="truoc@example.vn")
+    assert (before.department, before.priority) == ("care", "normal")
+    old_due = before.due_at
+    response = admin_client.post("/board/settings", data=settings_data(
+        admin_client, department_question="sales", priority_question="high", fulfil_question="7",
+        extension_question="5", assignment_sales="pickup"))
+    assert response.status_code == 303
+    after = file_question(clock.now(), email="sau@example.vn")
+    assert (after.department, after.priority, after.assignee_id) == ("sales", "high", None)
+    assert after.due_at == due.fulfil_due(clock.now(), 7)
+    db.session.refresh(before)
+    assert (before.department, before.priority, before.due_at) == ("care", "normal", old_due)
+    assert get_setting("clocks")["extension_days"]["question"] == 5
+    actions = {(r.action, r.target) for r in db.session.scalars(select(AuditRecord))
+               if r.action == "settings.changed"}
+    assert actions == {("settings.changed", "setting:routing"), ("settings.changed", "setting:clocks"),
+                       ("settings.changed", "setting:assignment")}
+    routing_record = db.session.scalars(select(AuditRecord).where(AuditRecord.target == "setting:routing")).one()
+    assert routing_record.data["old"]["question"]["department"] == "care"
+    assert routing_record.data["new"]["question"]["department"] == "sales"
+
+
+def test_saving_unchanged_settings_changes_nothing(admin_client):
+    assert admin_client.post("/board/settings", data=settings_data(admin_client)).status_code == 303
+    assert db.session.scalars(select(Setting)).all() == []
+
+
+@pytest.mark.parametrize("field,value", [
+    ("fulfil_question", "11"), ("fulfil_erasure", "21"), ("extension_access", "11"), ("fulfil_question", "0"),
+    ("acknowledge_working_days", "3"), ("fulfil_question", "ten"), ("department_question", "accounting"),
+    ("priority_question", "urgent"), ("assignment_care", "random"),
+])
+def test_settings_beyond_the_law_or_unknown_are_refused(admin_client, field, value):
+    response = admin_client.post("/board/settings", data=settings_data(admin_client, **{field: value}))
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    assert db.session.scalars(select(Setting)).all() == []
+
+
+def test_fulfilment_in_working_days(app, admin_client, clock):
+    assert admin_client.post("/board/settings", data=settings_data(
+        admin_client, fulfil_in_working_days="y")).status_code == 303
+    assert get_setting("clocks")["fulfil_in_working_days"] is True
+    ticket = file_question(clock.now())
+    assert ticket.due_at == due.fulfil_due(clock.now(), 10, in_working_days=True)
+
+
+def test_days_off_are_added_and_removed_and_move_new_deadlines(app, admin_client, clock):
+    # Filed Wednesday 25 November: acknowledgement due Friday 27th; with the 26th off, Monday 30th.
+    token = csrf_token(admin_client, "/board/settings")
+    response = admin_client.post("/board/settings/days-off", data={
+        "csrf_token": token, "day_off-day": "2026-11-26", "day_off-name": f"Nghỉ bù {XSS}"})
+    assert response.status_code == 303
+    page = admin_client.get("/board/settings").get_data(as_text=True)
+    assert "Nghỉ bù &lt;script&gt;" in page and XSS not in page
+    ticket = file_question(clock.now())
+    assert ticket.acknowledge_due_at.astimezone(VN).date() == date(2026, 11, 30)
+    # The same day twice is refused with a message.
+    response = admin_client.post("/board/settings/days-off", data={
+        "csrf_token": token, "day_off-day": "2026-11-26", "day_off-name": "Again"})
+    assert response.status_code == 400 and 'aria-invalid="true"' in response.get_data(as_text=True)
+    # Removing it applies to later requests; the earlier request keeps its date.
+    assert admin_client.post("/board/settings/days-off/2026-11-26/remove",
+                             data={"csrf_token": token}).status_code == 303
+    assert db.session.scalars(select(DayOff)).all() == []
+    later = file_question(clock.now(), email="later@example.vn", kind=TicketKind.ACCESS)
+    assert later.acknowledge_due_at.astimezone(VN).date() == date(2026, 11, 27)
+    db.session.refresh(ticket)
+    assert ticket.acknowledge_due_at.astimezone(VN).date() == date(2026, 11, 30)
+    actions = [r.action for r in db.session.scalars(select(AuditRecord).order_by(AuditRecord.id))
+               if r.action.startswith("settings.")]
+    assert actions == ["settings.day_off_added", "settings.day_off_removed"]
+
+
+@pytest.mark.parametrize("data", [{"day_off-day": "", "day_off-name": "x"},
+                                  {"day_off-day": "2026-13-01", "day_off-name": "x"},
+                                  {"day_off-day": "2026-12-01", "day_off-name": ""}])
+def test_bad_days_off_are_refused(admin_client, data):
+    data = {"csrf_token": csrf_token(admin_client, "/board/settings"), **data}
+    assert admin_client.post("/board/settings/days-off", data=data).status_code == 400
+    assert db.session.scalars(select(DayOff)).all() == []
+
+
+def test_removing_an_unknown_day_off_is_not_found(admin_client):
+    token = csrf_token(admin_client, "/board/settings")
+    for day in ("2026-12-01", "yesterday"):
+        assert admin_client.post(f"/board/settings/days-off/{day}/remove", data={"csrf_token": token}).status_code \
+            == 404
+
+
+def test_settings_posts_need_the_csrf_token(admin_client):
+    data = settings_data(admin_client, department_question="sales")
+    del data["csrf_token"]
+    assert admin_client.post("/board/settings", data=data).status_code == 400
+    assert admin_client.post("/board/settings/days-off", data={"day_off-day": "2026-12-01",
+                                                                "day_off-name": "x"}).status_code == 400
+    assert db.session.scalars(select(Setting)).all() == [] and db.session.scalars(select(DayOff)).all() == []
