@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 export FLASK_APP = portal
 
-.PHONY: run test install translations lint worker
+.PHONY: run test install translations translations-update lint worker
 
 $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,9 @@ test: install translations
 
 lint: install
 	$(BIN)/ruff check .
+
+# After adding or changing visible strings: refresh the catalogues, then translate what is new.
+translations-update: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _nl:1,2 -k lazy_ngettext:1,2 \
+		-o portal/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations

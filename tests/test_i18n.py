@@ -146,7 +146,7 @@ def test_every_string_in_the_code_is_in_the_template():
     """Wrapped strings added since the last ``pybabel extract`` would show up in English only."""
     with (ROOT / "babel.cfg").open() as fileobj:
         method_map, options_map = parse_mapping_cfg(fileobj, "babel.cfg")
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "_nl": (1, 2), "lazy_ngettext": (1, 2)}
     template = _read(TEMPLATE)
     stale = sorted(
         f"{filename}:{lineno}: {message!r}"

@@ -377,3 +377,11 @@ def test_customer_sees_who_viewed_their_data_and_for_which_request(app, client, 
     page = client.get("/my-data").get_data(as_text=True)
     views = page[page.index('id="h-views"'):]
     assert "Trịnh Ngọc Lan" in views and reference in views and "Bộ phận chăm sóc khách hàng" in views
+
+
+def test_built_in_form_messages_are_in_the_visitors_language(client, customer):
+    sign_in(client, "an.nguyen@example.vn")
+    fields = form_fields(client.get("/requests/new").get_data(as_text=True))
+    fields.update(kind="nonsense", message="Câu hỏi")
+    page = client.post("/requests/new", data=fields).get_data(as_text=True)
+    assert "Lựa chọn không hợp lệ." in page and "Not a valid choice" not in page

@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from portal.auth.services import InvalidAddress, normalize_code, normalize_email
+from portal.forms import PortalForm
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PortalForm):
     email = StringField(_l("Your e-mail address"), validators=[DataRequired(_l("Enter your e-mail address."))],
                         filters=[lambda value: value.strip(" ") if isinstance(value, str) else value],
                         render_kw={"autocomplete": "email", "inputmode": "email", "autocapitalize": "none",
@@ -20,11 +20,11 @@ class SignInForm(FlaskForm):
             raise ValidationError(_l("This is not a valid e-mail address. Check it and try again.")) from None
 
 
-class ContinueForm(FlaskForm):
+class ContinueForm(PortalForm):
     """Only the CSRF token: the link itself travels in a cookie, never in the form or URL."""
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField(_l("Code from the e-mail"), validators=[InputRequired(_l("Enter the code from the e-mail."))],
                        render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters",
                                   "spellcheck": "false"})
@@ -34,10 +34,10 @@ class CodeForm(FlaskForm):
             raise ValidationError(_l("The code has 8 letters and digits, like ABCD-2345."))
 
 
-class SignOutForm(FlaskForm):
+class SignOutForm(PortalForm):
     pass
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(PortalForm):
     locale = HiddenField()
     next = HiddenField()

@@ -220,6 +220,16 @@ def start_session(link: SignInLink, now: datetime) -> str:
     return key
 
 
+def timeout_reason(row, now: datetime) -> str | None:
+    """Why a session row (customer or staff) has timed out at ``now``: "expired", "idle" or None."""
+    config = current_app.config
+    if now - row.created_at >= timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]):
+        return "expired"
+    if now - row.last_seen_at >= timedelta(minutes=config["SESSION_IDLE_MINUTES"]):
+        return "idle"
+    return None
+
+
 def active_session(key: str, now: datetime) -> CustomerSession | None:
     """The live session for a cookie key, ending it first if it has idled or aged out."""
     if not key or len(key) > 100:
@@ -227,12 +237,9 @@ def active_session(key: str, now: datetime) -> CustomerSession | None:
     row = db.session.scalars(select(CustomerSession).where(CustomerSession.key_hash == sha256(key))).first()
     if row is None or row.ended_at is not None:
         return None
-    config = current_app.config
-    if now - row.created_at >= timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]):
-        end_session(row, now, "expired")
-        return None
-    if now - row.last_seen_at >= timedelta(minutes=config["SESSION_IDLE_MINUTES"]):
-        end_session(row, now, "idle")
+    reason = timeout_reason(row, now)
+    if reason:
+        end_session(row, now, reason)
         return None
     return row
 

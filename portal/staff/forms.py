@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from portal.auth.services import InvalidAddress, normalize_email
 from portal.enums import Role
+from portal.forms import PortalForm
 from portal.staff.passwords import password_problems
 from portal.staff.services import find_member
 
@@ -15,7 +15,7 @@ def _role_choices():
     return [(role.value, role.title) for role in Role]
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PortalForm):
     email = StringField(_l("Work e-mail address"), validators=[InputRequired(_l("Enter your e-mail address."))],
                         render_kw={"autocomplete": "username", "inputmode": "email", **NO_SPELLING})
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password."))],
@@ -33,19 +33,19 @@ class SignInForm(FlaskForm):
             raise ValidationError(_l("E-mail address or password is not right."))
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField(_l("Code from your authenticator app, or a recovery code"),
                        validators=[InputRequired(_l("Enter the code.")), Length(max=40)],
                        render_kw={"autocomplete": "one-time-code", **NO_SPELLING})
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(PortalForm):
     code = StringField(_l("6-digit code shown by the app"),
                        validators=[InputRequired(_l("Enter the code.")), Length(max=20)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", **NO_SPELLING})
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     """Choose a password; ``email`` is the member's, which the password must not contain."""
 
     password = PasswordField(_l("New password"), validators=[InputRequired(_l("Choose a password."))],
@@ -65,7 +65,7 @@ class SetPasswordForm(FlaskForm):
             raise ValidationError(" ".join(str(problem) for problem in problems))
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     full_name = StringField(_l("Full name"), filters=[lambda value: value.strip() if value else value],
                             validators=[DataRequired(_l("Enter the member's name.")), Length(max=200)])
     email = StringField(_l("Work e-mail address"), validators=[InputRequired(_l("Enter an e-mail address."))],
@@ -81,9 +81,9 @@ class InviteForm(FlaskForm):
             raise ValidationError(_l("A staff member with this e-mail address already exists."))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortalForm):
     role = SelectField(_l("Role"), choices=_role_choices, validators=[InputRequired()])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A button that changes something: only the CSRF token."""

@@ -9,11 +9,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from portal.audit.services import record
-from portal.auth.services import sha256
+from portal.auth.services import sha256, timeout_reason
 from portal.db import db
 from portal.enums import Role
 from portal.i18n import DEFAULT_LOCALE
@@ -230,15 +229,9 @@ def active_staff_session(key: str, now: datetime) -> StaffSession | None:
     row = db.session.scalars(select(StaffSession).where(StaffSession.key_hash == sha256(key))).first()
     if row is None or row.ended_at is not None:
         return None
-    config = current_app.config
-    if not row.staff.is_active:
-        end_staff_session(row, now, "deactivated")
-        return None
-    if now - row.created_at >= timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]):
-        end_staff_session(row, now, "expired")
-        return None
-    if now - row.last_seen_at >= timedelta(minutes=config["SESSION_IDLE_MINUTES"]):
-        end_staff_session(row, now, "idle")
+    reason = "deactivated" if not row.staff.is_active else timeout_reason(row, now)
+    if reason:
+        end_staff_session(row, now, reason)
         return None
     return row
 

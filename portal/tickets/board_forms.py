@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.db import db
 from portal.enums import Department, Priority, TicketKind, TicketStatus
+from portal.forms import PortalForm
 from portal.tickets.forms import no_control_characters
 from portal.tickets.models import DayOff
 from portal.tickets.settings import LEGAL_MAXIMUM
@@ -19,7 +19,7 @@ VIEW_TITLES = {"mine": _l("Mine"), "department": _l("My department"), "unassigne
                "overdue": _l("Overdue"), "all": _l("All queues"), "search": _l("Search results")}
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(PortalForm):
     """The queue's filters and search box, read from the query string (GET, so no CSRF token)."""
 
     class Meta:
@@ -44,7 +44,7 @@ class QueueFilterForm(FlaskForm):
                                  + [SelectChoice(str(member.id), member.full_name) for member in members])
 
 
-class DayOffForm(FlaskForm):
+class DayOffForm(PortalForm):
     day = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
     name = StringField(_l("Name (e.g. bridge day after Reunification Day)"),
                        validators=[InputRequired(_l("Give the day off a name.")), Length(max=200),
@@ -62,12 +62,12 @@ def _days_field(label, maximum: int):
         render_kw={"min": 1, "max": maximum, "inputmode": "numeric"})
 
 
-def settings_form_class() -> type[FlaskForm]:
+def settings_form_class() -> type[PortalForm]:
     """The settings form: for each kind its department, priority and two clocks; per department
     the assignment mode; the acknowledgement clock and how fulfilment days are counted."""
     legal = LEGAL_MAXIMUM
 
-    class SettingsForm(FlaskForm):
+    class SettingsForm(PortalForm):
         acknowledge_working_days = _days_field(_l("Acknowledge within (working days)"),
                                                legal["acknowledge_working_days"])
         fulfil_in_working_days = BooleanField(_l("Count fulfilment deadlines in working days"))

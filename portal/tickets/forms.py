@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Regexp, ValidationError
 
 from portal.enums import Department, TicketKind, TicketStatus
+from portal.forms import PortalForm
 
 # What a customer files from "New request"; corrections, withdrawals and complaints have their own forms.
 CUSTOMER_KINDS = (TicketKind.QUESTION, TicketKind.ACCESS, TicketKind.RESTRICTION, TicketKind.OTHER)
@@ -29,18 +29,18 @@ class SubmissionKeyMixin:
     submission_key = HiddenField(validators=[Regexp(r"^[0-9a-f]{32}$", message=_l("Reload the page and try again."))])
 
 
-class NewRequestForm(SubmissionKeyMixin, FlaskForm):
+class NewRequestForm(SubmissionKeyMixin, PortalForm):
     kind = SelectField(_l("What is your request about?"),
                        choices=[SelectChoice(kind.value, kind.title) for kind in CUSTOMER_KINDS],
                        validators=[InputRequired(_l("Choose the kind of request."))])
     message = message_field(_l("Your message"))
 
 
-class ReplyForm(SubmissionKeyMixin, FlaskForm):
+class ReplyForm(SubmissionKeyMixin, PortalForm):
     message = message_field(_l("Your reply"))
 
 
-class StaffReplyForm(SubmissionKeyMixin, FlaskForm):
+class StaffReplyForm(SubmissionKeyMixin, PortalForm):
     message = message_field(_l("Message"))
     visibility = SelectField(_l("Who sees it"), choices=[
         SelectChoice("public", _l("Reply to the customer (e-mailed)")),
@@ -48,7 +48,7 @@ class StaffReplyForm(SubmissionKeyMixin, FlaskForm):
     version = HiddenField()
 
 
-class TicketUpdateForm(FlaskForm):
+class TicketUpdateForm(PortalForm):
     """Status, assignee and department in one form, guarded by the version the page was drawn from."""
 
     status = SelectField(_l("Status"), choices=[SelectChoice(s.value, s.title) for s in TicketStatus])
@@ -59,7 +59,7 @@ class TicketUpdateForm(FlaskForm):
     version = HiddenField()
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(PortalForm):
     days = IntegerField(_l("Extra days"), validators=[InputRequired(_l("Enter a number of days.")),
                                                       NumberRange(min=1, max=30, message=_l(
                                                           "Enter a number of days between %(min)s and %(max)s."))])
@@ -67,11 +67,11 @@ class ExtendForm(FlaskForm):
     version = HiddenField()
 
 
-class TakeForm(FlaskForm):
+class TakeForm(PortalForm):
     pass
 
 
-class LinkCustomerForm(FlaskForm):
+class LinkCustomerForm(PortalForm):
     customer_id = StringField(_l("Customer number"), validators=[
         InputRequired(_l("Enter the customer's number.")),
         Regexp(r"^\d{1,10}$", message=_l("A customer number has only digits."))])
