@@ -38,6 +38,15 @@ class CustomerPrincipal(UserMixin):
         return self.session_row.customer
 
     @property
+    def locale_owner(self):
+        """Where this person's language choice is kept (None: a visitor with no customer record)."""
+        return self.session_row.customer
+
+    @property
+    def actor(self) -> str:
+        return f"customer:{self.session_row.customer_id}"
+
+    @property
     def email(self) -> str:
         return self.session_row.email
 
@@ -58,6 +67,14 @@ class StaffPrincipal(UserMixin):
     @property
     def staff(self):
         return self.session_row.staff
+
+    @property
+    def locale_owner(self):
+        return self.session_row.staff
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.session_row.staff_id}"
 
     @property
     def role(self) -> Role:

@@ -13,9 +13,9 @@ LOCALE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 def select_locale() -> str:
     if not has_request_context():  # a worker job: callers pick the recipient's locale with force_locale
         return DEFAULT_LOCALE
-    customer = getattr(current_user, "customer", None) if current_user else None
-    if customer is not None and customer.preferred_locale in LOCALES:
-        return customer.preferred_locale
+    owner = getattr(current_user, "locale_owner", None) if current_user else None
+    if owner is not None and owner.preferred_locale in LOCALES:
+        return owner.preferred_locale
     chosen = session.get("locale")
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 

@@ -779,3 +779,31 @@ def test_only_admins_reset_authenticators(app, clock):
                            data={"csrf_token": csrf_token(client, "/staff/")})
     assert response.status_code == 404
     assert fresh(member).totp_secret is not None
+
+
+def test_staff_language_choice_is_saved_and_used_for_their_email(app, clock):
+    from datetime import timedelta
+
+    from portal.enums import TicketKind
+    from portal.tickets import services as tickets
+
+    member = make_staff("board", email="giamdoc@khoingo.net")
+    client = app.test_client()
+    sign_in_staff(client, member, clock=clock)
+    response = client.post("/language", data={"locale": "en", "next": "/staff/",
+                                              "csrf_token": csrf_token(client, "/staff/")})
+    assert response.status_code == 303
+    assert fresh(member).preferred_locale == "en"
+    (changed,) = audit("locale_changed")
+    assert (changed.actor, changed.data["new"]) == (f"staff:{member.id}", "en")
+    fresh_browser = app.test_client()
+    clock.advance(seconds=31)  # the next TOTP step: a code is never accepted twice
+    sign_in_staff(fresh_browser, member, clock=clock)
+    assert '<html lang="en">' in fresh_browser.get("/staff/").get_data(as_text=True)
+    ticket, _ = tickets.create_ticket(kind=TicketKind.LEAK_COMPLAINT, body="lộ dữ liệu", requester_email="a@example.vn",
+                                      customer_id=None, locale="vi", now=clock.now())
+    db.session.commit()
+    tickets.escalate_overdue(ticket.due_at + timedelta(minutes=1))
+    db.session.commit()
+    (overdue,) = [m for m in outbox(member.email) if m.purpose == "ticket_overdue"]
+    assert overdue.locale == "en" and overdue.subject.startswith("Overdue")

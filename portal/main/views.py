@@ -26,11 +26,11 @@ def set_language():
     form = LanguageForm()
     if form.validate_on_submit() and form.locale.data in LOCALES:
         session["locale"] = form.locale.data
-        customer = getattr(current_user, "customer", None)
-        if customer is not None:
-            record(f"customer:{customer.id}", "customer.locale_changed", f"customer:{customer.id}",
-                   old=customer.preferred_locale, new=form.locale.data)
-            customer.preferred_locale = form.locale.data
+        owner = getattr(current_user, "locale_owner", None)
+        if owner is not None and owner.preferred_locale != form.locale.data:
+            record(current_user.actor, "locale_changed", current_user.actor, old=owner.preferred_locale,
+                   new=form.locale.data)
+            owner.preferred_locale = form.locale.data
             db.session.commit()
     return redirect(safe_next_path(form.next.data) or url_for("main.index"), 303)
 

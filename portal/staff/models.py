@@ -32,6 +32,7 @@ class StaffMember(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    preferred_locale: Mapped[str | None] = mapped_column(String(5))  # pages and e-mails; None: Vietnamese
 
     @property
     def role_enum(self) -> Role:

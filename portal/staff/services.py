@@ -162,9 +162,9 @@ def issue_password_link(member: StaffMember, purpose: str, actor: StaffMember | 
                              created_by_id=actor.id if actor else None, created_at=now,
                              expires_at=now + timedelta(hours=hours))
     db.session.add(link)
-    # Staff have no saved language: the mail goes out in the portal's default, Vietnamese.
-    queue_email(member.email, f"staff_{purpose}", DEFAULT_LOCALE, f"staff_{purpose}", member=member,
-                token=token, hours=hours)
+    # In the member's saved language; a new member has none yet: Vietnamese, the portal's default.
+    queue_email(member.email, f"staff_{purpose}", member.preferred_locale or DEFAULT_LOCALE, f"staff_{purpose}",
+                member=member, token=token, hours=hours)
     db.session.flush()
     action = "staff.invitation_sent" if purpose == "invite" else "staff.password_reset_started"
     record(actor_of(actor), action, target_of(member), link_id=link.id)

@@ -53,4 +53,5 @@ def ticket_overdue(ticket) -> None:
     if ticket.assignee is not None and ticket.assignee.is_active:
         recipients[ticket.assignee.email] = ticket.assignee
     for address, member in sorted(recipients.items()):
-        queue_email(address, "ticket_overdue", STAFF_LOCALE, "ticket_overdue", ticket=ticket, member=member)
+        queue_email(address, "ticket_overdue", member.preferred_locale or STAFF_LOCALE, "ticket_overdue",
+                    ticket=ticket, member=member)
