@@ -16,7 +16,7 @@ $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 install: $(BIN)/.installed
 
 translations: install
-	$(BIN)/pybabel compile -d portal/translations -D messages --statistics 2>&1 | tail -n 2
+	$(BIN)/pybabel compile -d portal/translations -D messages
 
 run: install translations
 	$(BIN)/flask db upgrade

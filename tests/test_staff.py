@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 import pyotp
@@ -484,7 +484,7 @@ def test_invitation_link_sets_the_password_once(app, admin, admin_client, clock)
 
     new_client = english(app.test_client())
     page = new_client.get(path)
-    assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.status_code == 200 and page.headers["Referrer-Policy"] == "same-origin"
     assert new_client.get(path).status_code == 200  # a GET uses nothing up
     response = post(new_client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in"
@@ -807,3 +807,37 @@ def test_staff_language_choice_is_saved_and_used_for_their_email(app, clock):
     db.session.commit()
     (overdue,) = [m for m in outbox(member.email) if m.purpose == "ticket_overdue"]
     assert overdue.locale == "en" and overdue.subject.startswith("Overdue")
+
+
+def test_password_link_form_works_over_https_with_the_strict_referrer_check(tmp_path):
+    """Browsers send the page's Referer with the form's POST; Flask-WTF's HTTPS check needs it."""
+    from tests.conftest import _prepare_database, make_test_app
+
+    app = make_test_app(tmp_path, BASE_URL="https://localhost")
+    with app.app_context():
+        _prepare_database(app)
+        member = make_staff("care", password=None, enrolled=False)
+        token = services.issue_password_link(member, "invite", None, datetime.now(timezone.utc))
+        db.session.commit()
+        client = app.test_client()
+        path = f"/staff/password/{token}"
+        page = client.get(path, base_url="https://localhost")
+        assert page.headers["Referrer-Policy"] == "same-origin"
+        data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+                "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text(page)).group(1)}
+        response = client.post(path, data=data, base_url="https://localhost",
+                               headers={"Referer": f"https://localhost{path}"})
+        assert response.status_code == 303
+        assert verify_password(fresh(member).password_hash, NEW_PASSWORD)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_staff_posting_the_customer_sign_out_is_signed_out_properly(app, clock):
+    member = make_staff("care")
+    client = english(app.test_client())
+    sign_in_staff(client, member, clock=clock)
+    response = client.post("/sign-out", data={"csrf_token": csrf_token(client, "/staff/")}, follow_redirects=True)
+    assert response.status_code == 200
+    assert client.get("/staff/").status_code == 302
+    assert [s.end_reason for s in db.session.scalars(select(StaffSession))] == ["signed_out"]

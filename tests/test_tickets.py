@@ -385,3 +385,44 @@ def test_built_in_form_messages_are_in_the_visitors_language(client, customer):
     fields.update(kind="nonsense", message="Câu hỏi")
     page = client.post("/requests/new", data=fields).get_data(as_text=True)
     assert "Lựa chọn không hợp lệ." in page and "Not a valid choice" not in page
+
+
+def test_customer_reply_survives_a_colleague_changing_the_ticket_at_the_same_moment(app, client, customer):
+    """Staff change the ticket between the customer's page load and the save: the reply is kept."""
+    from sqlalchemy import event, update
+    from sqlalchemy.orm import Session
+
+    sign_in(client, "an.nguyen@example.vn")
+    location = file_request(client).headers["Location"]
+    fields = form_fields(client.get(location).get_data(as_text=True))
+    fields["message"] = "Trả lời đúng lúc nhân viên đổi trạng thái"
+    interfered = []
+
+    def colleague_saves_first(session, flush_context, instances):
+        if not interfered and any(isinstance(obj, TicketEntry) for obj in session.new):
+            interfered.append(True)
+            with db.engine.begin() as other:
+                other.execute(update(Ticket).values(version=Ticket.version + 1, status="waiting"))
+
+    event.listen(Session, "before_flush", colleague_saves_first)
+    try:
+        response = client.post(f"{location}/reply", data=fields)
+    finally:
+        event.remove(Session, "before_flush", colleague_saves_first)
+    assert interfered and response.status_code == 303
+    ticket = db.session.scalars(select(Ticket)).one()
+    messages = [e.body for e in ticket.entries if e.kind == "customer_message"]
+    assert messages[-1] == fields["message"] and len(messages) == 2
+    assert ticket.status == "open"  # the reply reopened what the colleague set to waiting
+
+
+def test_waiting_is_not_an_answer_and_finished_requests_cannot_be_extended(app):
+    carer = member(Role.CARE, "Lan")
+    ticket = _ticket()
+    now = datetime.now(timezone.utc)
+    services.change_status(ticket, carer, TicketStatus.WAITING, now)
+    assert ticket.first_response_at is None  # nothing was sent to the customer
+    services.change_status(ticket, carer, TicketStatus.RESOLVED, now)
+    assert ticket.first_response_at == now
+    with pytest.raises(services.TicketRuleError):
+        services.extend_deadline(ticket, carer, 5, "Cần thêm thời gian", now)

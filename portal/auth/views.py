@@ -15,6 +15,7 @@ from portal.auth.forms import CodeForm, ContinueForm, SignInForm, SignOutForm
 from portal.db import db
 from portal.extensions import limiter
 from portal.security import safe_next_path
+from portal.staff.services import end_staff_session
 
 bp = Blueprint("auth", __name__)
 
@@ -168,7 +169,10 @@ def sign_out():
     """End the session on the server as well as in the browser."""
     form = SignOutForm()
     if form.validate_on_submit() and current_user.is_authenticated:
-        services.end_session(current_user.session_row, clock.now(), "signed_out")
+        if current_user.is_staff:  # staff have their own sign-out, but this one must end their session too
+            end_staff_session(current_user.session_row, clock.now(), "signed_out")
+        else:
+            services.end_session(current_user.session_row, clock.now(), "signed_out")
         db.session.commit()
     logout_user()
     _fresh_session()

@@ -195,7 +195,9 @@ def set_password(token: str):
         render_template("staff/set_password.html", form=form, member=link.staff, purpose=link.purpose,
                         min_length=MIN_LENGTH),
         400 if form.errors else 200))
-    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's address
+    # The token is in this page's address: "same-origin" lets it travel only back to this site (the
+    # form's own POST needs a Referer for Flask-WTF's HTTPS check); never to another site.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

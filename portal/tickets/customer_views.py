@@ -8,6 +8,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
 from portal.access import customer_required
@@ -63,16 +65,30 @@ def new():
     if not form.validate_on_submit():
         return render_template("requests/new.html", form=form), 400 if form.errors else 200
     email, customer_id = _owner()
-    ticket, created = services.create_ticket(
+    ticket, created = _saved(lambda: services.create_ticket(
         kind=TicketKind(form.kind.data), body=form.message.data.strip(), requester_email=email,
-        customer_id=customer_id, locale=str(get_locale()), now=clock.now(), submission_key=form.submission_key.data)
-    db.session.commit()
+        customer_id=customer_id, locale=str(get_locale()), now=clock.now(), submission_key=form.submission_key.data))
     if created:
         flash(_("Your request is filed. Its reference is %(reference)s.", reference=ticket.reference), "success")
     else:
         flash(_("You already have an open request of this kind (%(reference)s): your message was added to it.",
                 reference=ticket.reference), "info")
     return redirect(url_for(".show", reference=ticket.reference), 303)
+
+
+def _saved(change):
+    """Run ``change`` and commit; if a colleague changed the ticket at the same moment (stale version)
+    or the same form arrived twice (its key is taken), start again once from what is now stored:
+    the customer's message is never lost and never stored twice."""
+    try:
+        result = change()
+        db.session.commit()
+        return result
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+    result = change()  # a second failure is a real error, shown as one
+    db.session.commit()
+    return result
 
 
 def _own_ticket_or_404(reference: str):
@@ -108,11 +124,12 @@ def reply(reference: str):
     form = ReplyForm()
     if not form.validate_on_submit():
         return _render_ticket(ticket, form, 400)
+    reference, body, key = ticket.reference, form.message.data.strip(), form.submission_key.data
     try:
-        services.add_customer_message(ticket, form.message.data.strip(), clock.now(), form.submission_key.data)
+        _saved(lambda: services.add_customer_message(_own_ticket_or_404(reference), body, clock.now(), key))
     except services.TicketRuleError as error:
+        db.session.rollback()
         form.message.errors.append(str(error.message))
-        return _render_ticket(ticket, form, 409)
-    db.session.commit()
+        return _render_ticket(_own_ticket_or_404(reference), form, 409)
     flash(_("Your reply was sent."), "success")
     return redirect(url_for(".show", reference=ticket.reference), 303)

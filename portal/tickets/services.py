@@ -187,8 +187,8 @@ def change_status(ticket: Ticket, staff: StaffMember, status: TicketStatus, now:
     if status is S.REJECTED and not (reason or "").strip():
         raise TicketRuleError(_l("Give the customer the reason for rejecting the request."))
     _set_status(ticket, status, now, staff, reason)
-    if ticket.first_response_at is None and status is not S.OPEN:
-        ticket.first_response_at = now
+    if ticket.first_response_at is None and status in (S.RESOLVED, S.REJECTED):
+        ticket.first_response_at = now  # the customer is e-mailed the outcome: that answers them
     _touch(ticket, now)
     record(_actor(staff), "ticket.status", f"ticket:{ticket.id}", old=current.value, new=status.value)
     if status in (S.RESOLVED, S.REJECTED):
@@ -238,6 +238,8 @@ def change_department(ticket: Ticket, staff: StaffMember, department: Department
 def extend_deadline(ticket: Ticket, staff: StaffMember, days: int, reason: str, now: datetime) -> None:
     """The one extension the law allows, at most its figure, with a reason the customer is e-mailed."""
     limit = get_setting("clocks")["extension_days"][ticket.kind]
+    if not ticket.is_open:
+        raise TicketRuleError(_l("Only an open request can be extended."))
     if ticket.extended_at is not None:
         raise TicketRuleError(_l("This request has already been extended once."))
     if not 1 <= days <= limit:
