@@ -17,6 +17,17 @@ CONTENT_SECURITY_POLICY = (
 SECRET_PATH = re.compile(r"(/sign-in/link/|/staff/password/)[^\s?\"]+")
 
 
+# The short code printed in sign-in e-mails (portal.auth.services.format_code).
+SIGN_IN_CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
+
+
+def redact_secrets(text: str, with_codes: bool = False) -> str:
+    """``text`` without sign-in or password-link tokens (and sign-in codes, when it is a sign-in
+    e-mail: elsewhere such a pattern may be a customer's own words)."""
+    text = SECRET_PATH.sub(r"\1[redacted]", text)
+    return SIGN_IN_CODE.sub("[****-****]", text) if with_codes else text
+
+
 def set_security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

@@ -27,6 +27,7 @@ from tests.conftest import (
     TEST_DATABASE_URL,
     _prepare_database,
     free_port,
+    link_and_code,
     make_test_app,
     outbox,
     request_link,
@@ -154,6 +155,8 @@ def test_worker_delivers_over_smtp_with_headers_parts_and_vietnamese_subject(
     request_link(client, ADDRESS)
     [message] = outbox()
     assert not message.subject.isascii()  # "Liên kết đăng nhập ... Khôi Ngô Security"
+    queued_text, queued_html = message.body_text, message.body_html
+    token_path, code = link_and_code(message)
 
     assert deliver_due(clock.now()) == 1
 
@@ -167,11 +170,14 @@ def test_worker_delivers_over_smtp_with_headers_parts_and_vietnamese_subject(
     assert mail.message["Content-Language"] == "vi"
     text = mail.message.get_body(("plain",)).get_content()
     html = mail.message.get_body(("html",)).get_content()
-    assert text.strip() == message.body_text.strip()
-    assert html.strip() == message.body_html.strip()
-    assert "/sign-in/link/" in text and 'href="http://localhost/sign-in/link/' in html
+    assert text.strip() == queued_text.strip()
+    assert html.strip() == queued_html.strip()
+    assert token_path in text and f'href="http://localhost{token_path}' in html and code in text
 
     message = reload(message.id)
+    # Sent: the stored copy keeps no working link or code (the database holds only their hashes).
+    for body in (message.body_text, message.body_html):
+        assert token_path not in body and code not in body and "/sign-in/link/[redacted]" in body
     assert message.status == "sent" and message.transport == "smtp" and message.sent_at == clock.now()
     assert message.attempt_count == 1
     [attempt] = message.attempts
@@ -521,3 +527,19 @@ def test_background_worker_thread_delivers_a_new_message(smtp_app, smtp_server, 
     assert not worker.is_alive()
     assert reload(message.id).status == "sent"
     assert smtp_server.message_ids == [message.message_id]
+
+
+def test_a_sign_in_email_is_given_up_when_its_link_expires_and_keeps_no_secret(
+        smtp_app, smtp_server, client, customer, clock):
+    """Retrying a sign-in e-mail for two days would deliver a dead link: it gives up with the link."""
+    smtp_server.stop()
+    request_link(client, ADDRESS)
+    [message] = outbox()
+    token_path, code = link_and_code(message)
+    assert message.useless_after == clock.now() + timedelta(minutes=10)
+    deliver_due(clock.now())
+    assert reload(message.id).status == "pending"
+    deliver_due(clock.advance(minutes=10))
+    message = reload(message.id)
+    assert message.status == "failed" and message.failed_at == clock.now()
+    assert token_path not in message.body_text and code not in message.body_text

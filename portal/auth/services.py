@@ -124,6 +124,7 @@ def issue_link(address: str, next_path: str | None, locale: str, now: datetime) 
         code=format_code(code),
         minutes=current_app.config["SIGN_IN_LINK_MINUTES"],
         customer=customer,
+        useless_after=link.expires_at,
     )
     db.session.flush()
     record("anonymous", "sign_in.link_requested", f"customer:{customer.id}" if customer else "",

@@ -22,6 +22,7 @@ from portal.audit.services import record
 from portal.db import db
 from portal.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
 from portal.outbox.transports import DeliveryError, describe, send_smtp
+from portal.security import redact_secrets
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +62,32 @@ def _record_outcome(message: OutboxMessage, now: datetime, error: str | None, co
         message.status = OutboxStatus.SENT.value
         message.sent_at = now
         message.transport = config["MAIL_TRANSPORT"]
+        _forget_secrets(message, config)
         return
     message.last_error = error
     give_up_at = message.queued_at + timedelta(hours=config["MAIL_GIVE_UP_HOURS"])
+    if message.useless_after is not None:
+        give_up_at = min(give_up_at, message.useless_after)
     if now >= give_up_at:
         message.status = OutboxStatus.FAILED.value
         message.failed_at = now
+        _forget_secrets(message, config)
         record("system", "mail.failed", f"outbox:{message.id}", error=error,
                attempts=message.attempt_count)
         log.error("Gave up on outbox message %s after %s attempts", message.id, message.attempt_count)
     else:
         # Never wait past the give-up time: the last try is made when it comes, not skipped.
         message.next_attempt_at = min(now + retry_delay(message.attempt_count, config), give_up_at)
+
+
+def _forget_secrets(message: OutboxMessage, config) -> None:
+    """Once a message has left (or never will), keep no working sign-in or password link in it: the
+    database holds only hashes of those. The development mailbox is the inbox itself, so it keeps them."""
+    if config["MAIL_TRANSPORT"] == "mailbox":
+        return
+    with_codes = message.purpose == "sign_in_link"
+    message.body_text = redact_secrets(message.body_text, with_codes)
+    message.body_html = redact_secrets(message.body_html, with_codes)
 
 
 def deliver_one(now: datetime) -> bool:

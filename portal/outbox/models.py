@@ -38,6 +38,8 @@ class OutboxMessage(db.Model):
     # When delivery (re)started; the give-up time counts from here.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the message stops being useful (a sign-in link that has expired): give up then, not later.
+    useless_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import make_msgid
 
 from flask import current_app, render_template
@@ -12,7 +13,8 @@ from portal.db import db
 from portal.outbox.models import OutboxMessage, OutboxStatus
 
 
-def queue_email(recipient: str, template: str, locale: str, purpose: str, **context) -> OutboxMessage:
+def queue_email(recipient: str, template: str, locale: str, purpose: str, *,
+                useless_after: datetime | None = None, **context) -> OutboxMessage:
     """Render ``templates/emails/<template>.{txt,html}`` in ``locale`` and add it to the outbox.
 
     The first line of the text template is the subject. Nothing is sent here: the row is part of the
@@ -37,6 +39,7 @@ def queue_email(recipient: str, template: str, locale: str, purpose: str, **cont
         created_at=now,
         queued_at=now,
         next_attempt_at=now,
+        useless_after=useless_after,
     )
     db.session.add(message)
     db.session.flush()

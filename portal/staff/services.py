@@ -164,7 +164,7 @@ def issue_password_link(member: StaffMember, purpose: str, actor: StaffMember | 
     db.session.add(link)
     # In the member's saved language; a new member has none yet: Vietnamese, the portal's default.
     queue_email(member.email, f"staff_{purpose}", member.preferred_locale or DEFAULT_LOCALE, f"staff_{purpose}",
-                member=member, token=token, hours=hours)
+                member=member, token=token, hours=hours, useless_after=link.expires_at)
     db.session.flush()
     action = "staff.invitation_sent" if purpose == "invite" else "staff.password_reset_started"
     record(actor_of(actor), action, target_of(member), link_id=link.id)
