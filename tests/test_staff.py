@@ -303,20 +303,24 @@ def test_a_recovery_code_replaces_a_totp_code_once(client, clock):
 
 def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, clock):
     member = make_staff()
-    for _ in range(4):
-        assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
-    response = enter_password(client, member.email, "wrong-password-guess")
-    assert response.status_code == 429
-    assert "this account is locked for 15 minutes" in text(response)
+    def answer(response):
+        return response.status_code, tuple(re.findall(r'class="field-error"[^>]*>([^<]+)<', text(response)))
+
+    unknown = {answer(enter_password(client, "nobody@khoingo.net", "wrong-password-guess")) for _ in range(2)}
+    assert len(unknown) == 1 and next(iter(unknown))[0] == 400
+    for _ in range(6):
+        # A wrong password gets the unknown address's answer, locked or not: no address is revealed.
+        assert answer(enter_password(client, member.email, "wrong-password-guess")) in unknown
     member = fresh(member)
     assert member.locked_until == clock.now() + timedelta(minutes=15)
     (locked,) = audit("staff.locked")
     assert locked.target == f"staff:{member.id}" and locked.data["minutes"] == 15
-    assert len(audit("staff.sign_in_failed")) == 5
+    assert len(audit("staff.sign_in_failed")) == 5  # nothing more is counted while locked
 
-    # While locked, even the right password is not checked.
+    # While locked, only the right password learns of the lock, and it does not sign in.
     clock.advance(minutes=14, seconds=59)
-    assert enter_password(client, member.email).status_code == 429
+    response = enter_password(client, member.email)
+    assert response.status_code == 429 and "this account is locked for 15 minutes" in text(response)
     clock.advance(seconds=1)
     sign_in_staff(client, member, clock=clock)
     member = fresh(member)

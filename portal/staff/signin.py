@@ -44,15 +44,19 @@ def is_locked(member: StaffMember, now: datetime) -> bool:
 
 
 def check_password(email: str, password: str, now: datetime) -> tuple[Outcome, StaffMember | None]:
-    """The first step. An unknown, inactive or not yet set-up member is just WRONG (and costs as much)."""
+    """The first step. An unknown, inactive or not yet set-up member is just WRONG (and costs as much).
+
+    A wrong password gets the same answer whether or not the account exists or is locked, so the page
+    tells nobody which addresses are staff; only the right password learns of a lock.
+    """
     member = find_member(email)
     usable = member is not None and member.is_active and member.password_hash is not None
-    if usable and is_locked(member, now):
-        return Outcome.LOCKED, member
     if not verify_password(member.password_hash if usable else None, password):
-        if not usable:
-            return Outcome.WRONG, None
-        return record_failure(member, now, "password"), member
+        if usable and not is_locked(member, now):
+            record_failure(member, now, "password")
+        return Outcome.WRONG, None
+    if is_locked(member, now):
+        return Outcome.LOCKED, member
     if needs_rehash(member.password_hash):
         member.password_hash = hash_password(password)
     return Outcome.ACCEPTED, member
