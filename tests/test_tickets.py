@@ -426,3 +426,16 @@ def test_waiting_is_not_an_answer_and_finished_requests_cannot_be_extended(app):
     assert ticket.first_response_at == now
     with pytest.raises(services.TicketRuleError):
         services.extend_deadline(ticket, carer, 5, "Cần thêm thời gian", now)
+
+
+def test_a_role_change_releases_tickets_of_the_old_department(app, clock):
+    from portal.staff.services import change_role
+
+    admin = member(Role.ADMIN, "Admin")
+    carer = member(Role.CARE, "Lan")
+    care_ticket = _ticket(TicketKind.QUESTION)
+    assert care_ticket.assignee == carer
+    change_role(carer, Role.SALES, admin, clock.now())
+    db.session.commit()
+    assert care_ticket.assignee_id is None
+    assert [e.data.get("released_from") for e in care_ticket.entries if e.event == "assigned"][-1] == "Lan"

@@ -19,6 +19,7 @@ from portal.i18n import DEFAULT_LOCALE
 from portal.outbox.services import queue_email
 from portal.staff.models import StaffMember, StaffPasswordLink, StaffRecoveryCode, StaffSession
 from portal.staff.passwords import hash_password
+from portal.tickets.services import release_tickets_outside_role
 
 LINK_HOURS = {"invite": 72, "reset": 24}
 MAX_TOKEN_LENGTH = 100
@@ -85,6 +86,7 @@ def change_role(member: StaffMember, role: Role, actor: StaffMember, now: dateti
     member.role = role.value
     db.session.flush()
     record(actor_of(actor), "staff.role_changed", target_of(member), old=old, new=role.value)
+    release_tickets_outside_role(member, actor, now)
     return True
 
 

@@ -259,6 +259,22 @@ def extend_deadline(ticket: Ticket, staff: StaffMember, days: int, reason: str, 
     notifications.deadline_extended(ticket)
 
 
+def release_tickets_outside_role(member: StaffMember, actor: StaffMember | None, now: datetime) -> int:
+    """Unassign ``member``'s open tickets of departments their role no longer works: being the
+    assignee must not keep someone in a queue (and its customers' data) their role has left."""
+    if member.role == Role.BOARD.value:
+        return 0
+    statement = select(Ticket).where(Ticket.assignee_id == member.id, Ticket.status.in_(OPEN_STATUSES),
+                                     Ticket.department != member.role)
+    tickets = list(db.session.scalars(statement))
+    for ticket in tickets:
+        ticket.assignee = None
+        add_event(ticket, "assigned", now, actor, assignee=None, released_from=member.full_name)
+        _touch(ticket, now)
+        record(_actor(actor), "ticket.released", f"ticket:{ticket.id}", staff_id=member.id)
+    return len(tickets)
+
+
 def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: datetime) -> None:
     """Attach a ticket filed from an unknown address to the customer record staff identified."""
     old = ticket.customer_id
