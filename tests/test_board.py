@@ -555,9 +555,18 @@ def test_link_a_ticket_to_a_customer_record(app, team, tickets):
     client = staff_client(app, team["care"])
     reference = tickets["care_free"]
     customer = make_customer("c.real@example.vn", "Đinh Thị Cúc")
-    response = post_on_ticket(client, reference, "link", customer_id="999999")
+    response = post_on_ticket(client, reference, "link", customer_id="999999", contact="c.real@example.vn")
     assert response.status_code == 400
-    response = post_on_ticket(client, reference, "link", customer_id=str(customer.id))
+    # A right number with a detail that is not on that record (a typo, a guess) opens nothing.
+    other = make_customer("someone.else@example.vn", "Người Khác", order="DH-2026-77777")
+    for wrong in ("someone.else@example.vn", "0912 000 000", ""):
+        response = post_on_ticket(client, reference, "link", customer_id=str(customer.id), contact=wrong)
+        assert response.status_code == 400
+        response = post_on_ticket(client, reference, "link", customer_id=str(other.id), contact="c.real@example.vn")
+        assert response.status_code == 400
+    assert db.session.scalars(select(CustomerDataView)).all() == []
+    # The phone as the customer says it, in any usual form, or the e-mail address in any case.
+    response = post_on_ticket(client, reference, "link", customer_id=str(customer.id), contact="+84 903 123 456")
     assert response.status_code == 303
     page = client.get(f"/board/tickets/{reference}").get_data(as_text=True)
     assert "Đinh Thị Cúc" in page and 'name="link-customer_id"' not in page

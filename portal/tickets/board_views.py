@@ -389,8 +389,8 @@ def link_customer(reference: str):
         return _conflict(ticket, forms)
     if ticket.customer_id is not None:
         return _refused(ticket, forms, services.TicketRuleError(_("This ticket is already linked to a customer.")))
-    if db.session.get(Customer, int(form.customer_id.data)) is None:
-        form.customer_id.errors.append(_("No customer has this number."))
+    if not services.contact_matches(int(form.customer_id.data), form.contact.data):
+        form.customer_id.errors.append(_("No customer has this number with that phone number or e-mail address."))
         return _show(ticket, forms, 400)
     try:
         services.link_customer(ticket, current_user.staff, int(form.customer_id.data), clock.now())

@@ -75,4 +75,8 @@ class LinkCustomerForm(PortalForm):
     customer_id = StringField(_l("Customer number"), validators=[
         InputRequired(_l("Enter the customer's number.")),
         Regexp(r"^\d{1,10}$", message=_l("A customer number has only digits."))])
+    # A second detail from the record, so a mistyped number cannot open a stranger's data.
+    contact = StringField(_l("That customer's phone number or e-mail address on record"), validators=[
+        InputRequired(_l("Enter the phone number or e-mail address the customer gave you.")),
+        Length(max=320, message=_l("Write at most %(max)d characters.")), no_control_characters])
     version = HiddenField()

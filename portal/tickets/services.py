@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import phonenumbers
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
+from portal.account.models import ContactPoint
 from portal.audit.services import record
 from portal.db import db
-from portal.enums import Department, EntryKind, Role, TicketKind, TicketStatus
+from portal.enums import Channel, Department, EntryKind, Role, TicketKind, TicketStatus
 from portal.staff.models import StaffMember
 from portal.tickets import due, notifications
 from portal.tickets.models import OPEN_STATUSES, CustomerDataView, Ticket, TicketEntry
@@ -273,6 +275,22 @@ def release_tickets_outside_role(member: StaffMember, actor: StaffMember | None,
         _touch(ticket, now)
         record(_actor(actor), "ticket.released", f"ticket:{ticket.id}", staff_id=member.id)
     return len(tickets)
+
+
+def contact_matches(customer_id: int, contact: str) -> bool:
+    """Whether the customer ``customer_id`` has this phone number (any usual Vietnamese way of
+    writing it) or e-mail address on record."""
+    text = (contact or "").strip()
+    candidates = {text.lower()}
+    try:
+        number = phonenumbers.parse(text, "VN")
+        candidates.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    except phonenumbers.NumberParseException:
+        pass
+    statement = select(ContactPoint.id).where(ContactPoint.customer_id == customer_id,
+                                              ContactPoint.channel.in_((Channel.EMAIL.value, Channel.PHONE.value)),
+                                              ContactPoint.value_normalized.in_(candidates))
+    return db.session.scalars(statement.limit(1)).first() is not None
 
 
 def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: datetime) -> None:
