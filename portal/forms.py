@@ -7,6 +7,18 @@ from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
 from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError
+
+
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return (code < 32 and ch not in "\n\r\t") or 127 <= code <= 159
+
+
+def no_control_characters(form, field):
+    """Refuse invisible control characters (C0 but tab and line breaks, DEL, C1)."""
+    if isinstance(field.data, str) and any(_is_control(ch) for ch in field.data):
+        raise ValidationError(_l("Remove the invisible control characters from the text."))
 
 
 class _PortalTranslations:

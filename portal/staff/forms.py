@@ -4,7 +4,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Val
 
 from portal.auth.services import InvalidAddress, normalize_email
 from portal.enums import Role
-from portal.forms import PortalForm
+from portal.forms import PortalForm, no_control_characters
 from portal.staff.passwords import password_problems
 from portal.staff.services import find_member
 
@@ -67,7 +67,9 @@ class SetPasswordForm(PortalForm):
 
 class InviteForm(PortalForm):
     full_name = StringField(_l("Full name"), filters=[lambda value: value.strip() if value else value],
-                            validators=[DataRequired(_l("Enter the member's name.")), Length(max=200)])
+                            validators=[DataRequired(_l("Enter the member's name.")),
+                                        Length(max=200, message=_l("Write at most %(max)d characters.")),
+                                        no_control_characters])
     email = StringField(_l("Work e-mail address"), validators=[InputRequired(_l("Enter an e-mail address."))],
                         render_kw={"inputmode": "email", **NO_SPELLING})
     role = SelectField(_l("Role"), choices=_role_choices, validators=[InputRequired()])

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.db import db
 from portal.enums import Department, Priority, TicketKind, TicketStatus
-from portal.forms import PortalForm
-from portal.tickets.forms import no_control_characters
+from portal.forms import PortalForm, no_control_characters
 from portal.tickets.models import DayOff
 from portal.tickets.settings import LEGAL_MAXIMUM
 
@@ -47,7 +46,9 @@ class QueueFilterForm(PortalForm):
 class DayOffForm(PortalForm):
     day = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
     name = StringField(_l("Name (e.g. bridge day after Reunification Day)"),
-                       validators=[InputRequired(_l("Give the day off a name.")), Length(max=200),
+                       filters=[lambda value: value.strip() if isinstance(value, str) else value],
+                       validators=[DataRequired(_l("Give the day off a name.")),
+                                   Length(max=200, message=_l("Write at most %(max)d characters.")),
                                    no_control_characters])
 
     def validate_day(self, field):

@@ -61,7 +61,7 @@ def decode_cursor(token: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
         micros_text, _, id_text = raw.partition(".")
-        if not (micros_text.lstrip("-").isdigit() and id_text.isdigit()):
+        if not (micros_text.lstrip("-").isdigit() and id_text.isdigit()) or int(id_text) > MAX_ID:
             raise BadCursor(token)
         return EPOCH + int(micros_text) * _MICROSECOND, int(id_text)
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:

@@ -84,7 +84,9 @@ def queue():
     form.validate()
     query, notices = _queue_query(form, viewer)
     page = board_queries.queue_page(viewer, query) if query else board_queries.QueuePage([], None)
-    arguments = {name: value for name, value in request.args.items() if name != "after" and value}
+    # Only the filter form's own fields go into the pager's links (never url_for's own keywords).
+    arguments = {name: value for name, value in request.args.items()
+                 if name in form._fields and name != "after" and value}
     return render_template("board/queue.html", form=form, page=page, query=query, notices=notices,
                            views=board_queries.views_for(viewer), arguments=arguments, now=clock.now(),
                            show_customer=current_user.can("customer.view"))
@@ -282,7 +284,8 @@ def reply(reference: str):
     if not form.validate_on_submit():
         return _show(ticket, forms, 400)
     public = form.visibility.data == "public"
-    if board_queries.entry_with_key(form.submission_key.data) is not None:
+    earlier = board_queries.entry_with_key(form.submission_key.data)
+    if earlier is not None and earlier.ticket_id == ticket.id:
         return _done(ticket, _("Your message was already saved."))
     if public and _is_stale(form, ticket):
         return _conflict(ticket, forms)  # read what changed before the customer gets an answer
@@ -292,6 +295,8 @@ def reply(reference: str):
         db.session.flush()
     except StaleDataError:
         return _conflict(ticket, forms)
+    except services.TicketRuleError as error:  # a form key that belongs to another ticket
+        return _refused(ticket, forms, error)
     except IntegrityError:  # the same form posted twice at the same moment: the other one stored it
         db.session.rollback()
         return _done(ticket, _("Your message was already saved."))

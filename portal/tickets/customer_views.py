@@ -65,9 +65,16 @@ def new():
     if not form.validate_on_submit():
         return render_template("requests/new.html", form=form), 400 if form.errors else 200
     email, customer_id = _owner()
-    ticket, created = _saved(lambda: services.create_ticket(
-        kind=TicketKind(form.kind.data), body=form.message.data.strip(), requester_email=email,
-        customer_id=customer_id, locale=str(get_locale()), now=clock.now(), submission_key=form.submission_key.data))
+    try:
+        ticket, created = _saved(lambda: services.create_ticket(
+            kind=TicketKind(form.kind.data), body=form.message.data.strip(), requester_email=email,
+            customer_id=customer_id, locale=str(get_locale()), now=clock.now(),
+            submission_key=form.submission_key.data))
+    except services.TicketRuleError as error:
+        db.session.rollback()
+        form.submission_key.errors.append(str(error.message))
+        form.submission_key.data = _new_key()
+        return render_template("requests/new.html", form=form), 400
     if created:
         flash(_("Your request is filed. Its reference is %(reference)s.", reference=ticket.reference), "success")
     else:

@@ -1,18 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Regexp, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Regexp
 
 from portal.enums import Department, TicketKind, TicketStatus
-from portal.forms import PortalForm
+from portal.forms import PortalForm, no_control_characters
 
 # What a customer files from "New request"; corrections, withdrawals and complaints have their own forms.
 CUSTOMER_KINDS = (TicketKind.QUESTION, TicketKind.ACCESS, TicketKind.RESTRICTION, TicketKind.OTHER)
 MESSAGE_MAX = 5000
-
-
-def no_control_characters(form, field):
-    if field.data and any(ord(ch) < 32 and ch not in "\n\r\t" for ch in field.data):
-        raise ValidationError(_l("Remove the invisible control characters from the text."))
 
 
 def message_field(label):

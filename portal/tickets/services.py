@@ -68,10 +68,18 @@ def find_open_duplicate(requester_email: str, customer_id: int | None, kind: Tic
     return db.session.scalars(statement).first()
 
 
-def _existing_submission(submission_key: str | None) -> TicketEntry | None:
+FORM_USED = _l("This form was already used for something else. Reload the page and try again.")
+
+
+def _existing_submission(submission_key: str | None, belongs) -> TicketEntry | None:
+    """The entry an earlier post of the same form stored, if any. A key that belongs elsewhere (a
+    tampered or mixed-up form) is refused: it must neither reveal that entry nor drop this post."""
     if not submission_key:
         return None
-    return db.session.scalars(select(TicketEntry).where(TicketEntry.submission_key == submission_key)).first()
+    entry = db.session.scalars(select(TicketEntry).where(TicketEntry.submission_key == submission_key)).first()
+    if entry is not None and not belongs(entry):
+        raise TicketRuleError(FORM_USED)
+    return entry
 
 
 def create_ticket(*, kind: TicketKind, body: str, requester_email: str, customer_id: int | None, locale: str,
@@ -81,7 +89,8 @@ def create_ticket(*, kind: TicketKind, body: str, requester_email: str, customer
     The same form posted twice returns the first ticket. A request of a kind the customer already
     has open is added to that ticket as a message (created is False) and the customer is told.
     """
-    earlier = _existing_submission(submission_key)
+    earlier = _existing_submission(submission_key, lambda entry: entry.kind == EntryKind.CUSTOMER_MESSAGE.value and (
+        entry.ticket.customer_id == customer_id if customer_id else entry.ticket.requester_email == requester_email))
     if earlier is not None:
         return earlier.ticket, False
     duplicate = find_open_duplicate(requester_email, customer_id, kind)
@@ -126,7 +135,8 @@ def add_customer_message(ticket: Ticket, body: str, now: datetime, submission_ke
     """Add the customer's message; it reopens a ticket that was resolved or waiting on them."""
     if ticket.status == S.CLOSED.value:
         raise TicketRuleError(_l("This request is closed. Please file a new request."))
-    earlier = _existing_submission(submission_key)
+    earlier = _existing_submission(submission_key, lambda entry: entry.ticket_id == ticket.id
+                                   and entry.kind == EntryKind.CUSTOMER_MESSAGE.value)
     if earlier is not None:
         return earlier
     entry = TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE.value, body=body, created_at=now,
@@ -144,7 +154,8 @@ def add_customer_message(ticket: Ticket, body: str, now: datetime, submission_ke
 def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool, now: datetime,
                     submission_key: str | None = None) -> TicketEntry:
     """A public reply (e-mailed to the customer) or an internal note (never shown to them)."""
-    earlier = _existing_submission(submission_key)
+    earlier = _existing_submission(submission_key, lambda entry: entry.ticket_id == ticket.id
+                                   and entry.author_staff_id == staff.id)
     if earlier is not None:
         return earlier
     kind = EntryKind.STAFF_REPLY if public else EntryKind.INTERNAL_NOTE
