@@ -43,9 +43,15 @@ class TicketRuleError(Exception):
         self.message = message
 
 
+MAX_TICKET_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
+
+
 def parse_reference(text: str) -> int | None:
+    """The ticket id in a reference like KN-2026-000123, or None if it cannot be one."""
     match = REFERENCE.match(text or "")
-    return int(match.group(2)) if match else None
+    if not match or int(match.group(2)) > MAX_TICKET_ID:
+        return None
+    return int(match.group(2))
 
 
 def _actor(staff: StaffMember | None) -> str:
