@@ -230,10 +230,13 @@ def _record_customer_view(ticket: Ticket, customer: Customer) -> None:
     services.record_customer_view(ticket, customer.id, current_user.staff, clock.now())
 
 
+def _may_take(ticket: Ticket) -> bool:
+    """Whether this member's role may take tickets of this queue (taken or not)."""
+    return current_user.can("ticket.work") and current_user.staff.role in (ticket.department, Department.BOARD.value)
+
+
 def _can_take(ticket: Ticket) -> bool:
-    staff = current_user.staff
-    return (ticket.assignee_id is None and current_user.can("ticket.work")
-            and staff.role in (ticket.department, Department.BOARD.value))
+    return ticket.assignee_id is None and _may_take(ticket)
 
 
 def _done(ticket: Ticket, message: str):
@@ -347,9 +350,10 @@ def _apply_update(ticket: Ticket, form: TicketUpdateForm) -> bool:
 def take(reference: str):
     """Take an unassigned ticket; of several members pressing at once, exactly one gets it."""
     ticket, forms = _posted(reference, "take")
-    if not _can_take(ticket):
+    if not _may_take(ticket):
         return _refused(ticket, forms, services.TicketRuleError(_("This ticket cannot be taken by you.")))
-    if not services.take(ticket.id, current_user.staff, clock.now()):
+    # Taken already (perhaps a moment ago, by someone pressing at the same time): the same answer.
+    if ticket.assignee_id is not None or not services.take(ticket.id, current_user.staff, clock.now()):
         db.session.rollback()
         ticket = board_queries.ticket_with_thread(ticket.id)
         holder = ticket.assignee.full_name if ticket.assignee else "—"
