@@ -165,6 +165,17 @@ def link_and_code(message: OutboxMessage) -> tuple[str, str]:
     return LINK_PATTERN.search(message.body_text).group(1), CODE_PATTERN.search(message.body_text).group(1)
 
 
+def page_text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def english(client):
+    """Pick English with the language switch, as a visitor would; return the client."""
+    response = client.post("/language", data={"csrf_token": csrf_token(client, "/"), "locale": "en", "next": "/"})
+    assert response.status_code == 303
+    return client
+
+
 def csrf_token(client, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

@@ -26,12 +26,14 @@ from tests.conftest import (
     CODE_PATTERN,
     _prepare_database,
     csrf_token,
+    english,
     link_and_code,
     make_customer,
     make_test_app,
     outbox,
     request_link,
 )
+from tests.conftest import page_text as text
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SIGNIN_COOKIES = (("kn_session", "/"), ("kn_signin_nonce", "/sign-in"), ("kn_signin_link", "/sign-in"))
@@ -46,31 +48,7 @@ ADDRESS_LIMIT = "Too many sign-in links were asked for this address. Please wait
 CLIENT_LIMIT = "Too many attempts from your connection."
 
 
-@pytest.fixture(autouse=True)
-def _close_database_connections(request):
-    """Close the test's database connections when it ends: each test builds an app with its own pool,
-    and on PostgreSQL idle pooled connections would otherwise pile up until garbage collection."""
-    if "app" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("app")
-    yield
-    db.session.remove()
-    db.engine.dispose()
-
-
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def english(client):
-    """Pick English with the language switch, as a visitor would."""
-    response = client.post("/language", data={"csrf_token": csrf_token(client, "/"), "locale": "en", "next": "/"})
-    assert response.status_code == 303
-    return client
 
 
 def new_browser(app, remote_addr: str | None = None):

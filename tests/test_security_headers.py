@@ -21,17 +21,6 @@ CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 TOKEN = "k3Yq9f_Zr0-abcdefghijklmnopqrstuvwxyz0123456"
 
 
-@pytest.fixture(autouse=True)
-def _close_database_connections(request):
-    """Close the test's database connections when it ends: each test builds an app with its own pool,
-    and on PostgreSQL idle pooled connections would otherwise pile up until garbage collection."""
-    if "app" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("app")
-    yield
-    db.session.remove()
-    db.engine.dispose()
 
 
 def set_cookie_header(response, name: str) -> str:

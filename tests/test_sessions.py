@@ -11,32 +11,12 @@ from sqlalchemy import select
 
 from portal.auth.models import CustomerSession, SignInLink
 from portal.db import db
-from tests.conftest import csrf_token, link_and_code, make_customer, outbox, sign_in
+from tests.conftest import english, link_and_code, make_customer, outbox, sign_in
+from tests.conftest import page_text as text
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
-@pytest.fixture(autouse=True)
-def _close_database_connections(request):
-    """Close the test's database connections when it ends: each test builds an app with its own pool,
-    and on PostgreSQL idle pooled connections would otherwise pile up until garbage collection."""
-    if "app" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("app")
-    yield
-    db.session.remove()
-    db.engine.dispose()
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def english(client):
-    response = client.post("/language", data={"csrf_token": csrf_token(client, "/"), "locale": "en", "next": "/"})
-    assert response.status_code == 303
-    return client
 
 
 @pytest.fixture

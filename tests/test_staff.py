@@ -98,15 +98,6 @@ def client(app):
     return english(app.test_client())
 
 
-@pytest.fixture(autouse=True)
-def close_connections(app):
-    """Hand this test's database connections back at its end, not whenever its engine is collected:
-    a PostgreSQL server shared by several test runs has only so many."""
-    yield
-    db.session.remove()
-    db.engine.dispose()
-
-
 @pytest.fixture
 def admin(app, clock):
     return make_staff("admin", email="quan.tri@khoingo.net", name="Lê Quản Trị")

@@ -312,20 +312,28 @@ def reply(reference: str):
 def update(reference: str):
     """Change status, assignee or department, unless someone changed the ticket meanwhile."""
     ticket, forms = _posted(reference, "update")
-    form = forms.update
+    refusal, changed = _versioned_change(ticket, forms, forms.update, lambda: _apply_update(ticket, forms.update))
+    if refusal is not None:
+        return refusal
+    return _done(ticket, _("The ticket was updated.") if changed else _("Nothing was changed."))
+
+
+def _versioned_change(ticket: Ticket, forms: TicketForms, form, change):
+    """Validate ``form``, refuse it if the ticket changed since the page was drawn, apply ``change``
+    and commit once. Return (the page that refuses it, None) or (None, what ``change`` returned)."""
     if not form.validate_on_submit():
-        return _show(ticket, forms, 400)
+        return _show(ticket, forms, 400), None
     if _is_stale(form, ticket):
-        return _conflict(ticket, forms)
+        return _conflict(ticket, forms), None
     try:
-        changed = _apply_update(ticket, form)
+        result = change()
         db.session.flush()
     except services.TicketRuleError as error:
-        return _refused(ticket, forms, error)
+        return _refused(ticket, forms, error), None
     except StaleDataError:
-        return _conflict(ticket, forms)
+        return _conflict(ticket, forms), None
     db.session.commit()
-    return _done(ticket, _("The ticket was updated.") if changed else _("Nothing was changed."))
+    return None, result
 
 
 def _apply_update(ticket: Ticket, form: TicketUpdateForm) -> bool:
@@ -369,18 +377,10 @@ def extend(reference: str):
     """Use the one extension the law allows, with a reason the customer is e-mailed."""
     ticket, forms = _posted(reference, "extend")
     form = forms.extend
-    if not form.validate_on_submit():
-        return _show(ticket, forms, 400)
-    if _is_stale(form, ticket):
-        return _conflict(ticket, forms)
-    try:
-        services.extend_deadline(ticket, current_user.staff, form.days.data, form.reason.data, clock.now())
-        db.session.flush()
-    except services.TicketRuleError as error:
-        return _refused(ticket, forms, error)
-    except StaleDataError:
-        return _conflict(ticket, forms)
-    db.session.commit()
+    refusal, _result = _versioned_change(ticket, forms, form, lambda: services.extend_deadline(
+        ticket, current_user.staff, form.days.data, form.reason.data, clock.now()))
+    if refusal is not None:
+        return refusal
     return _done(ticket, _("The deadline was extended and the customer was told why."))
 
 
@@ -396,14 +396,14 @@ def link_customer(reference: str):
         return _show(ticket, forms, 400)
     if _is_stale(form, ticket):
         return _conflict(ticket, forms)
-    if ticket.customer_id is not None:
-        return _refused(ticket, forms, services.TicketRuleError(_("This ticket is already linked to a customer.")))
     if not services.contact_matches(int(form.customer_id.data), form.contact.data):
         form.customer_id.errors.append(_("No customer has this number with that phone number or e-mail address."))
         return _show(ticket, forms, 400)
     try:
         services.link_customer(ticket, current_user.staff, int(form.customer_id.data), clock.now())
         db.session.flush()
+    except services.TicketRuleError as error:
+        return _refused(ticket, forms, error)
     except StaleDataError:
         return _conflict(ticket, forms)
     db.session.commit()

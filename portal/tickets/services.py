@@ -312,6 +312,8 @@ def contact_matches(customer_id: int, contact: str) -> bool:
 
 def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: datetime) -> None:
     """Attach a ticket filed from an unknown address to the customer record staff identified."""
+    if ticket.customer_id is not None:
+        raise TicketRuleError(_l("This ticket is already linked to a customer."))
     old = ticket.customer_id
     ticket.customer_id = customer_id
     add_event(ticket, "customer_linked", now, staff, customer_id=customer_id, old=old)
