@@ -13,8 +13,8 @@ from portal.account.models import Consent, ContactPoint, Customer, DataChange, O
 from portal.audit.services import record
 from portal.db import db
 from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose, Role, TicketKind
+from portal.hashing import hash_password
 from portal.staff.models import StaffMember
-from portal.staff.passwords import hash_password
 from portal.staff.services import create_member
 from portal.tickets.services import create_ticket
 

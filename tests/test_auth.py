@@ -20,20 +20,17 @@ from portal.audit.models import AuditRecord
 from portal.auth import services
 from portal.auth.models import CustomerSession, SignInLink
 from portal.db import db
-from portal.extensions import limiter
 from portal.outbox.models import OutboxMessage
-from tests.conftest import (
+from tests.factories import make_customer
+from tests.helpers import (
     CODE_PATTERN,
-    _prepare_database,
     csrf_token,
     english,
     link_and_code,
-    make_customer,
-    make_test_app,
     outbox,
     request_link,
 )
-from tests.conftest import page_text as text
+from tests.helpers import page_text as text
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SIGNIN_COOKIES = (("kn_session", "/"), ("kn_signin_nonce", "/sign-in"), ("kn_signin_link", "/sign-in"))
@@ -174,24 +171,9 @@ def other_code(code: str) -> str:
 
 
 @pytest.fixture
-def custom_app(tmp_path):
+def custom_app(make_app):
     """Build an app with overridden settings (its own context, database and rate-limit storage)."""
-    pushed = []
-
-    def build(**overrides):
-        application = make_test_app(tmp_path, **overrides)
-        context = application.app_context()
-        context.push()
-        pushed.append(context)
-        _prepare_database(application)
-        limiter.reset()
-        return application
-
-    yield build
-    for context in reversed(pushed):
-        db.session.remove()
-        db.engine.dispose()
-        context.pop()
+    return make_app
 
 
 # --- 1. happy path ---------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from portal.tickets import services
 from portal.tickets.board_queries import PAGE_SIZE, decode_cursor, encode_cursor
 from portal.tickets.models import CustomerDataView, Ticket, TicketEntry
 from portal.tickets.settings import save_setting
-from tests.conftest import csrf_token, make_customer, make_staff, outbox, sign_in_staff
+from tests.factories import make_customer, make_staff
+from tests.helpers import csrf_token, outbox, sign_in_staff
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 REFERENCE = re.compile(r"KN-\d{4}-\d{6}")

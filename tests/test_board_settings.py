@@ -15,7 +15,8 @@ from portal.enums import Department, TicketKind
 from portal.tickets import due, services
 from portal.tickets.models import DayOff, Setting, Ticket
 from portal.tickets.settings import get_setting
-from tests.conftest import csrf_token, make_staff, sign_in_staff
+from tests.factories import make_staff
+from tests.helpers import csrf_token, sign_in_staff
 
 VN = timezone(timedelta(hours=7))
 XSS = '<script>alert("x")</script>'

@@ -6,8 +6,8 @@ TOTP, adds an internal note and replies; the customer reads the reply in the dev
 and in the portal, where the note never shows, and answers; the member sees the answer and resolves
 the ticket; the customer sees it resolved.
 
-The browser, the live server and the customer's sign-in helpers come from tests/test_browser.py;
-each test gets its own database there, so its staff member uses its TOTP code once and never has
+The browser, the live server and the customer's sign-in steps come from tests/browsing.py; each
+test gets its own database there, so its staff member uses its TOTP code once and never has
 to wait for the next 30-second step.
 """
 
@@ -19,15 +19,9 @@ import pytest
 
 from portal.db import db
 from portal.staff.models import StaffMember
-from tests import test_browser as shared
-from tests.conftest import STAFF_PASSWORD, make_customer, make_staff, staff_totp_code
-from tests.test_browser import EMAIL, NAME, ask_for_link, expect, read_newest_email
-
-# The fixtures of tests/test_browser.py (one Chromium per module, a live portal per test, fresh
-# browser contexts), made fixtures of this module too.
-browser = shared.browser
-live_server = shared.live_server
-new_page = shared.new_page
+from tests.browsing import EMAIL, NAME, ask_for_link, expect, read_newest_email
+from tests.factories import make_customer, make_staff
+from tests.helpers import STAFF_PASSWORD, staff_totp_code
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from portal.db import db
 from portal.enums import TicketKind
 from portal.tickets import dashboard, services
 from portal.tickets.settings import save_setting
-from tests.conftest import make_staff, sign_in_staff
-from tests.test_board import counted_statements
+from tests.factories import make_staff
+from tests.helpers import counted_statements, sign_in_staff
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=timezone.utc)  # noon in Ho Chi Minh City
 

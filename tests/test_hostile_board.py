@@ -17,22 +17,23 @@ from urllib.parse import quote, urljoin, urlsplit
 import pytest
 from sqlalchemy import func, or_, select
 
-from portal.account.models import ContactPoint
+from portal.account.models import ContactPoint, Customer
 from portal.audit.models import AuditRecord
 from portal.db import db
 from portal.enums import Channel, TicketKind
+from portal.extensions import limiter
 from portal.outbox.models import OutboxMessage
 from portal.staff.models import StaffMember
-from portal.tickets import services
 from portal.tickets.board_queries import encode_cursor
 from portal.tickets.models import CustomerDataView, DayOff, Setting, Ticket, TicketEntry
-from portal.tickets.settings import save_setting
-from tests.conftest import (
+from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
+from tests.helpers import (
     STAFF_PASSWORD,
     TEST_DATABASE_URL,
     csrf_token,
-    make_customer,
-    make_staff,
+    make_test_app,
+    prepare_database,
+    separate_database,
     sign_in,
     sign_in_staff,
     staff_totp_code,
@@ -45,17 +46,6 @@ TOKEN = re.compile(r'name="(?:[a-z_]+-)?csrf_token" type="hidden" value="([^"]+)
 
 
 # --- helpers (local to this file) ---------------------------------------------------------------
-
-
-def new_ticket(kind=TicketKind.QUESTION, *, customer=None, email="khach@example.vn", body="Xin chào",
-               submission_key=None, **changes) -> Ticket:
-    ticket, _ = services.create_ticket(kind=kind, body=body, requester_email=email,
-                                       customer_id=customer.id if customer else None, locale="vi",
-                                       now=datetime.now(timezone.utc), submission_key=submission_key)
-    for name, value in changes.items():
-        setattr(ticket, name, value)
-    db.session.commit()
-    return ticket
 
 
 def give_phone(customer, normalized: str) -> None:
@@ -134,9 +124,8 @@ def assert_no_raw_markup(page: str) -> None:
 # --- the cast --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def team(app):
-    return {
+def make_team() -> dict:
+    team = {
         "care": make_staff("care", name="Lê Thị Care"),
         "care2": make_staff("care", email="care2@khoingo.net", name="Phạm Văn Care Hai"),
         "sales": make_staff("sales", name="Trần Văn Sales"),
@@ -144,16 +133,15 @@ def team(app):
         "admin": make_staff("admin", name="Quản Trị"),
         "gone": make_staff("care", email="gone@khoingo.net", name="Đã Nghỉ"),
     }
-
-
-@pytest.fixture
-def world(app, team):
-    """Customer A (care question), customer B (care access request), a sales customer and a leak
-    complaint at the board, each with their own e-mail and phone. Assignment is by pick-up."""
-    save_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None,
-                 datetime.now(timezone.utc))
     team["gone"].is_active = False
     db.session.commit()
+    return team
+
+
+def make_world(team: dict) -> dict:
+    """Customer A (care question), customer B (care access request), a sales customer and a leak
+    complaint at the board, each with their own e-mail and phone. Assignment is by pick-up."""
+    pickup_everywhere()
     a = make_customer("a@example.vn", "Khách Hàng A", order="DH-A")
     b = make_customer("b@example.vn", "Khách Hàng Bê", order="DH-B")
     s = make_customer("sales.customer@example.vn", "Khách Sales Riêng", order="DH-S")
@@ -163,17 +151,95 @@ def world(app, team):
     give_phone(leak, "+84912000111")
     tickets = {
         "a": new_ticket(customer=a, email="a@example.vn", body="Tin nhắn của A", submission_key="a" * 32),
-        "b": new_ticket(TicketKind.ACCESS, customer=b, email="b@example.vn", body="Bí mật của B",
+        "b": new_ticket("access", customer=b, email="b@example.vn", body="Bí mật của B",
                         submission_key="b" * 32, assignee_id=team["care"].id),
-        "sales": new_ticket(TicketKind.CONSENT_WITHDRAWAL, customer=s, email="sales.customer@example.vn",
+        "sales": new_ticket("consent_withdrawal", customer=s, email="sales.customer@example.vn",
                             body="Tin nhắn sales bí mật", assignee_id=team["sales"].id),
-        "board": new_ticket(TicketKind.LEAK_COMPLAINT, customer=leak, email="leak@example.vn",
-                            body="Dữ liệu bị lộ bí mật"),
-        "unlinked": new_ticket(TicketKind.QUESTION, email="unknown@example.vn", body="Chưa có hồ sơ"),
+        "board": new_ticket("leak_complaint", customer=leak, email="leak@example.vn", body="Dữ liệu bị lộ bí mật"),
+        "unlinked": new_ticket("question", email="unknown@example.vn", body="Chưa có hồ sơ"),
     }
     return {"customers": {"a": a, "b": b, "sales": s, "leak": leak},
             "refs": {name: t.reference for name, t in tickets.items()},
             "ids": {name: t.id for name, t in tickets.items()}}
+
+
+@pytest.fixture
+def team(app):
+    return make_team()
+
+
+@pytest.fixture
+def world(app, team):
+    return make_world(team)
+
+
+# --- one world shared by the cases that must change nothing -------------------------------------------
+
+
+class Scene:
+    """The world above, built once for this module, with its people already signed in.
+
+    Only cases that must change nothing use it; after each, the fixture checks that nothing did."""
+
+    def __init__(self, app, clients: dict, baseline: dict, day_off: date):
+        self.app = app
+        self.clients = clients
+        self.baseline = baseline
+        self.day_off = day_off
+        self.team: dict = {}
+        self.world: dict = {}
+
+    def client(self, name: str):
+        return self.clients[name]
+
+    def load(self, team_ids: dict, world_ids: dict) -> None:
+        """The team and the world as objects of the current test's database session."""
+        self.team = {name: db.session.get(StaffMember, member_id) for name, member_id in team_ids.items()}
+        self.world = {"refs": world_ids["refs"], "ids": world_ids["ids"],
+                      "customers": {name: db.session.get(Customer, customer_id)
+                                    for name, customer_id in world_ids["customers"].items()}}
+
+
+@pytest.fixture(scope="module")
+def shared_scene(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    with separate_database(folder, "hostile") as url:
+        yield from _build_scene(make_test_app(folder, DATABASE_URL=url))
+
+
+def _build_scene(app):
+    with app.app_context():
+        prepare_database(app)
+        limiter.reset()
+        team = make_team()
+        world = make_world(team)
+        day_off = date(2026, 12, 24)
+        db.session.add(DayOff(day=day_off, name="Nghỉ"))
+        db.session.commit()
+        clients = {name: staff_client(app, team[name]) for name in ("care", "care2", "sales", "board", "admin")}
+        clients.update(a=customer_client(app, "a@example.vn"), b=customer_client(app, "b@example.vn"))
+        assert post_action(clients["care"], world["refs"]["b"], "reply", message="Ghi chú nội bộ kín",
+                           visibility="internal").status_code == 303
+        scene = Scene(app, clients, state(), day_off)
+        ids = ({name: member.id for name, member in team.items()},
+               {"refs": world["refs"], "ids": world["ids"],
+                "customers": {name: customer.id for name, customer in world["customers"].items()}})
+        db.session.remove()
+    yield scene, ids
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def scene(shared_scene):
+    """The shared world for one case; the case must leave it as it found it."""
+    scene, ids = shared_scene
+    with scene.app.app_context():
+        limiter.reset()
+        scene.load(*ids)
+        yield scene
+        assert state() == scene.baseline, "a case of the shared world changed it"
+        db.session.remove()
 
 
 # --- customers and other customers' tickets ------------------------------------------------------
@@ -188,8 +254,9 @@ def reference_variants(reference: str) -> list[str]:
             f"KN\u2010{year}\u2010{number}", "KN-" + "9" * 5000]
 
 
-def test_customer_cannot_reach_another_customers_ticket_by_any_spelling(app, world):
-    client = customer_client(app, "a@example.vn")
+def test_customer_cannot_reach_another_customers_ticket_by_any_spelling(scene):
+    world = scene.world
+    client = scene.client("a")
     before = state()
     for variant in reference_variants(world["refs"]["b"]):
         response = client.get(f"/requests/{variant}")
@@ -206,8 +273,9 @@ def test_customer_cannot_reach_another_customers_ticket_by_any_spelling(app, wor
 
 
 @pytest.mark.parametrize("number", ["2147483648", "9999999999", "999999999999"])
-def test_customer_reference_with_a_number_too_large_is_not_found(app, world, number):
-    client = customer_client(app, "a@example.vn")
+def test_customer_reference_with_a_number_too_large_is_not_found(scene, number):
+    world = scene.world
+    client = scene.client("a")
     year = world["refs"]["a"].split("-")[1]
     assert client.get(f"/requests/KN-{year}-{number}").status_code == 404
     token = token_of(client, f"/requests/{world['refs']['a']}")
@@ -215,8 +283,9 @@ def test_customer_reference_with_a_number_too_large_is_not_found(app, world, num
         "csrf_token": token, "message": "Xin chào", "submission_key": "c" * 32}).status_code == 404
 
 
-def test_staff_reference_with_a_number_too_large_is_not_found(app, team, world):
-    client = staff_client(app, team["board"])
+def test_staff_reference_with_a_number_too_large_is_not_found(scene):
+    world = scene.world
+    client = scene.client("board")
     year = world["refs"]["a"].split("-")[1]
     for number in ("2147483648", "9999999999", "999999999999"):
         assert client.get(f"/board/tickets/KN-{year}-{number}").status_code == 404
@@ -224,16 +293,17 @@ def test_staff_reference_with_a_number_too_large_is_not_found(app, team, world):
     assert client.get("/board/", query_string={"q": f"KN-{year}-9999999999"}).status_code == 200
 
 
-def test_customer_own_ticket_with_the_wrong_year_or_padding_is_not_found(app, world):
-    client = customer_client(app, "a@example.vn")
+def test_customer_own_ticket_with_the_wrong_year_or_padding_is_not_found(scene):
+    world = scene.world
+    client = scene.client("a")
     reference = world["refs"]["a"]
     assert client.get(f"/requests/{reference}").status_code == 200
     for variant in reference_variants(reference)[2:6]:
         assert client.get(f"/requests/{variant}").status_code == 404, variant
 
 
-def test_customer_cannot_file_a_kind_outside_the_form_or_with_a_forged_key(app, world):
-    client = customer_client(app, "a@example.vn")
+def test_customer_cannot_file_a_kind_outside_the_form_or_with_a_forged_key(scene):
+    client = scene.client("a")
     before = state()
     token = token_of(client, "/requests/new")
     for kind, key in (("leak_complaint", "d" * 32), ("erasure", "d" * 32), ("'; DROP TABLE tickets;--", "d" * 32),
@@ -248,8 +318,8 @@ def test_customer_cannot_file_a_kind_outside_the_form_or_with_a_forged_key(app, 
     ("x" * 5001, 400), ("a\x00b xin chào", 400), ("a\x1b[31m đỏ", 400), ("\x08\x08", 400), ("", 400), (" ", 400),
     ("y" * (1024 * 1024 + 10), 413),
 ])
-def test_customer_bad_message_gets_a_clear_answer_and_changes_nothing(app, world, message, status):
-    client = customer_client(app, "a@example.vn")
+def test_customer_bad_message_gets_a_clear_answer_and_changes_nothing(scene, message, status):
+    client = scene.client("a")
     before = state()
     token = token_of(client, "/requests/new")
     response = client.post("/requests/new", data={"csrf_token": token, "kind": "access", "message": message,
@@ -261,8 +331,9 @@ def test_customer_bad_message_gets_a_clear_answer_and_changes_nothing(app, world
     assert state() == before
 
 
-def test_customer_message_with_del_or_c1_controls_is_refused(app, world):
-    client = customer_client(app, "a@example.vn")
+def test_customer_message_with_del_or_c1_controls_is_refused(scene):
+    world = scene.world
+    client = scene.client("a")
     before = state()
     token = token_of(client, f"/requests/{world['refs']['a']}")
     response = client.post(f"/requests/{world['refs']['a']}/reply", data={
@@ -324,24 +395,29 @@ TICKET_ACTIONS = {
 }
 
 
-def test_every_ticket_route_is_listed_here(app):
+def test_every_ticket_route_is_listed_here(scene):
+    app = scene.app
     routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/board/tickets/<reference>/")}
     assert routes == {f"/board/tickets/<reference>/{action}" for action in TICKET_ACTIONS}
 
 
 @pytest.mark.parametrize("intruder, target", [("sales", "a"), ("sales", "board"), ("care", "sales"),
-                                              ("care", "board"), ("gone_session", "a")])
-def test_wrong_department_gets_404_on_every_ticket_route(app, team, world, intruder, target):
-    if intruder == "gone_session":  # a care member deactivated after signing in
-        member = make_staff("care", email="leaver@khoingo.net", name="Sắp Nghỉ")
-        client = staff_client(app, member)
-        token = token_of(client)
-        member.is_active = False
-        db.session.commit()
-    else:
-        client = staff_client(app, team[intruder])
-        token = token_of(client)
-    reference = world["refs"][target]
+                                              ("care", "board")])
+def test_wrong_department_gets_404_on_every_ticket_route(scene, intruder, target):
+    client = scene.client(intruder)
+    refuses_every_ticket_route(client, token_of(client), scene.world["refs"][target])
+
+
+def test_deactivated_members_open_session_gets_nothing_from_any_ticket_route(app, world):
+    member = make_staff("care", email="leaver@khoingo.net", name="Sắp Nghỉ")
+    client = staff_client(app, member)
+    token = token_of(client)
+    member.is_active = False
+    db.session.commit()
+    refuses_every_ticket_route(client, token, world["refs"]["a"])
+
+
+def refuses_every_ticket_route(client, token: str, reference: str) -> None:
     before = state()
     views = db.session.scalar(select(func.count()).select_from(CustomerDataView))
     for variant in (reference, reference.lower(), f" {reference}"):
@@ -360,19 +436,19 @@ def test_wrong_department_gets_404_on_every_ticket_route(app, team, world, intru
     assert db.session.scalar(select(func.count()).select_from(CustomerDataView)) == views
 
 
-def test_staff_year_mismatch_and_padding_are_not_found_even_for_the_board(app, team, world):
-    client = staff_client(app, team["board"])
+def test_staff_year_mismatch_and_padding_are_not_found_even_for_the_board(scene):
+    world = scene.world
+    client = scene.client("board")
     for variant in reference_variants(world["refs"]["a"])[2:]:
         if variant.strip() != variant or variant.endswith("%0a"):
             continue  # surrounding white space is forgiven: it is the same ticket
         assert client.get(f"/board/tickets/{variant}").status_code == 404, variant
 
 
-def test_admin_reads_no_messages_and_no_customer_data(app, team, world):
-    care = staff_client(app, team["care"])
-    reference = world["refs"]["b"]
-    assert post_action(care, reference, "reply", message="Ghi chú nội bộ kín", visibility="internal").status_code == 303
-    client = staff_client(app, team["admin"])
+def test_admin_reads_no_messages_and_no_customer_data(scene):
+    team, world = scene.team, scene.world
+    reference = world["refs"]["b"]  # it has an internal note: "Ghi chú nội bộ kín"
+    client = scene.client("admin")
     before = state()
     views = db.session.scalar(select(func.count()).select_from(CustomerDataView))
     page = text_of(client.get(f"/board/tickets/{reference}"))
@@ -408,8 +484,9 @@ def test_admin_reads_no_messages_and_no_customer_data(app, team, world):
     ("sales", "a@example.vn", ("a", "Khách Hàng A")),
     ("sales", "leak@example.vn", ("board", "Bùi Lộ Bí Mật")),
 ])
-def test_search_never_lists_another_departments_tickets_or_customers(app, team, world, who, query, hidden):
-    client = staff_client(app, team[who])
+def test_search_never_lists_another_departments_tickets_or_customers(scene, who, query, hidden):
+    world = scene.world
+    client = scene.client(who)
     name, customer_name = hidden
     before = state()
     response = client.get("/board/?q=" + quote(query))
@@ -425,8 +502,9 @@ def test_search_never_lists_another_departments_tickets_or_customers(app, team, 
     "' OR 1=1 --", "a@b", "@", "x" * 201, "KN-2026-", "%", "_", "*", "\x00", "0903123456\x00", "+8400000000000000000",
     "KN-0000-000001", "KN-9999-999999999999", "🙂@example.vn", "a@" + "b" * 300 + ".vn", "\u202e0903123456",
 ])
-def test_garbage_search_gets_a_message_and_lists_nothing_foreign(app, team, world, query):
-    client = staff_client(app, team["sales"])
+def test_garbage_search_gets_a_message_and_lists_nothing_foreign(scene, query):
+    world = scene.world
+    client = scene.client("sales")
     response = client.get("/board/", query_string={"q": query})
     assert response.status_code == 200
     page = text_of(response)
@@ -442,8 +520,9 @@ def test_garbage_search_gets_a_message_and_lists_nothing_foreign(app, team, worl
     {"due_by": "yesterday"}, {"due_by": "2026-13-01"}, {"view": "all"}, {"view": "../../admin"},
     {"view": "search"}, {"view": XSS}, {"due_by": XSS}, {"q": XSS}, {"status": "any", "department": "board"},
 ])
-def test_odd_filters_are_ignored_with_a_notice_and_never_widen_the_queue(app, team, world, params):
-    client = staff_client(app, team["sales"])
+def test_odd_filters_are_ignored_with_a_notice_and_never_widen_the_queue(scene, params):
+    world = scene.world
+    client = scene.client("sales")
     response = client.get("/board/", query_string=params)
     assert response.status_code == 200
     page = text_of(response)
@@ -461,8 +540,9 @@ def _cursor(raw: str) -> str:
     _cursor("-99999999999999999999.1"), _cursor("99999999999999999999.1"), _cursor("0.-1"), _cursor("0.1e5"),
     _cursor("0.٣"), _cursor("253402300799999999.2147483648"), "%00", "AAAA\n",
 ])
-def test_tampered_cursor_shows_a_page_and_never_another_department(app, team, world, after):
-    client = staff_client(app, team["sales"])
+def test_tampered_cursor_shows_a_page_and_never_another_department(scene, after):
+    world = scene.world
+    client = scene.client("sales")
     response = client.get("/board/", query_string={"view": "department", "after": after})
     assert response.status_code == 200
     page = text_of(response)
@@ -470,16 +550,16 @@ def test_tampered_cursor_shows_a_page_and_never_another_department(app, team, wo
         assert world["refs"][name] not in page
 
 
-def test_cursor_with_an_id_too_large_for_the_database_shows_the_first_page(app, team, world):
-    client = staff_client(app, team["care"])
+def test_cursor_with_an_id_too_large_for_the_database_shows_the_first_page(scene):
+    client = scene.client("care")
     response = client.get("/board/", query_string={"view": "department", "after": _cursor("0." + "9" * 30)})
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("extra", [{"endpoint": "x"}, {"_external": "1", "_scheme": "javascript"},
                                    {"_scheme": "https"}, {"_method": "POST"}])
-def test_pager_links_do_not_take_url_for_arguments_from_the_query_string(app, team, world, extra):
-    client = staff_client(app, team["care"])
+def test_pager_links_do_not_take_url_for_arguments_from_the_query_string(scene, extra):
+    client = scene.client("care")
     cursor = encode_cursor(datetime(2000, 1, 1, tzinfo=timezone.utc), 1)
     response = client.get("/board/", query_string={"view": "department", "after": cursor, **extra})
     assert response.status_code == 200
@@ -505,7 +585,9 @@ def care(app, team):
     ({"assignee": "admin"}, 400), ({"status": "rejected", "reason": "  "}, 409),
     ({"status": "rejected", "reason": "lý do\x00"}, 400), ({"status": "rejected", "reason": "x" * 5001}, 400),
 ])
-def test_tampered_update_gets_a_clear_message_and_changes_nothing(app, team, world, care, fields, status):
+def test_tampered_update_gets_a_clear_message_and_changes_nothing(scene, fields, status):
+    team, world = scene.team, scene.world
+    care = scene.client("care")
     reference = world["refs"]["a"]
     fields = dict(fields)
     if fields.get("assignee") in team:
@@ -521,8 +603,10 @@ def test_tampered_update_gets_a_clear_message_and_changes_nothing(app, team, wor
     assert state() == before
 
 
-def test_inactive_assignee_cannot_be_chosen_even_on_a_ticket_already_theirs(app, team, world, care):
+def test_inactive_assignee_cannot_be_chosen_even_on_a_ticket_already_theirs(scene):
     """The form keeps a former member on the list only to show who has the ticket now."""
+    team, world = scene.team, scene.world
+    care = scene.client("care")
     reference = world["refs"]["b"]
     page = text_of(care.get(f"/board/tickets/{reference}"))
     assert post_action(care, reference, "update", page=page, status="new", department="care",
@@ -534,7 +618,9 @@ def test_inactive_assignee_cannot_be_chosen_even_on_a_ticket_already_theirs(app,
     ("abc", "Lý do", 400), ("1e3", "Lý do", 400), ("", "Lý do", 400), ("5", "", 400), ("5", "x\x00y", 400),
     ("11", "Lý do", 409),  # within the form's 30, beyond the question's 10
 ])
-def test_bad_extension_changes_nothing(app, world, care, days, reason, status):
+def test_bad_extension_changes_nothing(scene, days, reason, status):
+    world = scene.world
+    care = scene.client("care")
     reference = world["refs"]["a"]
     before = state()
     response = post_action(care, reference, "extend", days=days, reason=reason)
@@ -555,7 +641,9 @@ def test_resolved_request_cannot_be_extended(app, world, care, team):
 
 @pytest.mark.parametrize("customer_id", ["999999", "0", "-1", "abc", "1 OR 1=1", "99999999999", "9999999999",
                                          "", "1.5", "0x1"])
-def test_linking_to_a_customer_that_does_not_exist_changes_nothing(app, world, care, customer_id):
+def test_linking_to_a_customer_that_does_not_exist_changes_nothing(scene, customer_id):
+    world = scene.world
+    care = scene.client("care")
     reference = world["refs"]["unlinked"]
     before = state()
     response = post_action(care, reference, "link", customer_id=customer_id)
@@ -564,7 +652,9 @@ def test_linking_to_a_customer_that_does_not_exist_changes_nothing(app, world, c
     assert state() == before
 
 
-def test_an_already_linked_ticket_cannot_be_relinked(app, world, care):
+def test_an_already_linked_ticket_cannot_be_relinked(scene):
+    world = scene.world
+    care = scene.client("care")
     before = state()
     response = post_action(care, world["refs"]["a"], "link", customer_id=str(world["customers"]["b"].id))
     assert response.status_code in (400, 409)
@@ -578,7 +668,9 @@ def test_an_already_linked_ticket_cannot_be_relinked(app, world, care):
     {"message": "ok tin nhắn", "visibility": "public", "submission_key": "Z" * 32},
     {"message": "ok tin nhắn", "visibility": "public", "version": "0"},
 ])
-def test_tampered_reply_changes_nothing(app, world, care, fields):
+def test_tampered_reply_changes_nothing(scene, fields):
+    world = scene.world
+    care = scene.client("care")
     reference = world["refs"]["a"]
     before = state()
     response = post_action(care, reference, "reply", **fields)
@@ -631,8 +723,9 @@ def settings_data(app) -> dict:
     {"extension_erasure": "21"}, {"assignment_care": "robin"}, {"acknowledge_working_days": "3"},
     {"acknowledge_working_days": "99999999999999999999"},
 ])
-def test_tampered_settings_are_refused_and_nothing_is_saved(app, team, tamper):
-    client = staff_client(app, team["admin"])
+def test_tampered_settings_are_refused_and_nothing_is_saved(scene, tamper):
+    app = scene.app
+    client = scene.client("admin")
     data = settings_data(app)
     data.update(tamper, csrf_token=token_of(client, "/board/settings"))
     before = state()
@@ -645,8 +738,8 @@ def test_tampered_settings_are_refused_and_nothing_is_saved(app, team, tamper):
     ("2026-02-30", "Nghỉ"), ("", "Nghỉ"), ("99999-01-01", "Nghỉ"), ("2026-12-24", ""),
     ("2026-12-24", "x" * 201), ("2026-12-24", "Nghỉ\x07"), ("2026-12-24", "Nghỉ\x00"), ("2026-12-24'--", "Nghỉ"),
 ])
-def test_bad_day_off_is_refused(app, team, day, name):
-    client = staff_client(app, team["admin"])
+def test_bad_day_off_is_refused(scene, day, name):
+    client = scene.client("admin")
     before = state()
     response = client.post("/board/settings/days-off", data={
         "csrf_token": token_of(client, "/board/settings"), "day_off-day": day, "day_off-name": name})
@@ -655,8 +748,8 @@ def test_bad_day_off_is_refused(app, team, day, name):
 
 
 @pytest.mark.parametrize("name", ["   ", "\t\n", "\u3000"])
-def test_day_off_name_of_only_spaces_is_refused(app, team, name):
-    client = staff_client(app, team["admin"])
+def test_day_off_name_of_only_spaces_is_refused(scene, name):
+    client = scene.client("admin")
     before = state()
     response = client.post("/board/settings/days-off", data={
         "csrf_token": token_of(client, "/board/settings"), "day_off-day": "2026-12-24", "day_off-name": name})
@@ -680,8 +773,9 @@ def test_markup_and_rtl_in_a_day_off_name_show_as_text(app, team):
     assert state() == before
 
 
-def test_non_admin_cannot_touch_settings_or_staff(app, team, world):
-    client = staff_client(app, team["board"])
+def test_non_admin_cannot_touch_settings_or_staff(scene):
+    team = scene.team
+    client = scene.client("board")
     token = token_of(client)
     before = state()
     member = team["care"].id
@@ -695,8 +789,8 @@ def test_non_admin_cannot_touch_settings_or_staff(app, team, world):
     assert state() == before
 
 
-def test_admin_invite_with_a_nul_in_the_name_gets_a_clear_message(app, team):
-    client = staff_client(app, team["admin"])
+def test_admin_invite_with_a_nul_in_the_name_gets_a_clear_message(scene):
+    client = scene.client("admin")
     before = state()
     response = client.post("/staff/admin/members", data={
         "csrf_token": token_of(client, "/staff/admin/members"), "full_name": "Tên\x00Lạ",
@@ -705,8 +799,8 @@ def test_admin_invite_with_a_nul_in_the_name_gets_a_clear_message(app, team):
     assert state() == before
 
 
-def test_admin_invite_with_control_characters_in_the_name_is_refused(app, team):
-    client = staff_client(app, team["admin"])
+def test_admin_invite_with_control_characters_in_the_name_is_refused(scene):
+    client = scene.client("admin")
     before = state()
     response = client.post("/staff/admin/members", data={
         "csrf_token": token_of(client, "/staff/admin/members"), "full_name": "Tên \x1b[2J\x07 Lạ",
@@ -716,8 +810,8 @@ def test_admin_invite_with_control_characters_in_the_name_is_refused(app, team):
 
 
 @pytest.mark.parametrize("member_id", ["0", "99999", "-1", "abc", "2147483648", "9999999999", "99999999999999999999"])
-def test_admin_member_pages_with_odd_ids_are_not_found(app, team, member_id):
-    client = staff_client(app, team["admin"])
+def test_admin_member_pages_with_odd_ids_are_not_found(scene, member_id):
+    client = scene.client("admin")
     token = token_of(client, "/staff/admin/members")
     before = state()
     assert client.get(f"/staff/admin/members/{member_id}").status_code == 404
@@ -742,13 +836,12 @@ def test_staff_name_with_markup_is_text_on_the_customers_my_data(app, world):
 # --- CSRF on every POST route ------------------------------------------------------------------------
 
 
-def test_every_post_route_refuses_a_missing_or_foreign_csrf_token(app, team, world):
-    day = date(2026, 12, 24)
-    db.session.add(DayOff(day=day, name="Nghỉ"))
-    db.session.commit()
-    admin = staff_client(app, team["admin"])
-    care = staff_client(app, team["care"])
-    customer = customer_client(app, "a@example.vn")
+def test_every_post_route_refuses_a_missing_or_foreign_csrf_token(scene):
+    app, team, world = scene.app, scene.team, scene.world
+    day = scene.day_off
+    admin = scene.client("admin")
+    care = scene.client("care")
+    customer = scene.client("a")
     stranger = app.test_client()
     foreign = token_of(stranger, "/staff/sign-in")
     values = {"reference": world["refs"]["a"], "member_id": team["care2"].id, "day": day.isoformat(),
@@ -807,7 +900,8 @@ def test_staff_sign_in_never_redirects_off_site(app, team, next_path):
     assert urlsplit(urljoin("http://localhost/staff/sign-in/code", location)).netloc == "localhost", location
 
 
-def test_anonymous_board_link_sends_to_sign_in_with_a_local_next(app, world):
+def test_anonymous_board_link_sends_to_sign_in_with_a_local_next(scene):
+    app = scene.app
     for path in ("/board/tickets/" + quote("//evil.example"), "/board//evil.example",
                  "/board/tickets/%2F%2Fevil.example"):
         response = app.test_client().get(path)

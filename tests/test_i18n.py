@@ -25,7 +25,8 @@ from sqlalchemy import select
 from portal.account.models import Customer
 from portal.db import db
 from portal.i18n import DEFAULT_LOCALE, LOCALES
-from tests.conftest import csrf_token, make_customer, outbox, request_link, sign_in
+from tests.factories import make_customer
+from tests.helpers import csrf_token, outbox, request_link, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "portal" / "translations"

@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import re
-import uuid
 from contextlib import contextmanager
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
 from portal.db import db
-from tests.conftest import TEST_DATABASE_URL, make_test_app
+from tests.helpers import make_test_app, separate_database
 
 
 @contextmanager
 def empty_database(tmp_path):
     """Yield the URL of a database nobody has touched: a new SQLite file or a new PG database."""
-    if not TEST_DATABASE_URL.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    url = make_url(TEST_DATABASE_URL)
-    name = f"portal_migrations_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with separate_database(tmp_path, "migrations") as url:
+        yield url
 
 
 def test_migrations_match_models(tmp_path):
@@ -68,8 +54,8 @@ def test_setup_commands_run_on_a_fresh_database(tmp_path, command):
             assert "giamdoc@khoingo.net" in first.output and "giamdoc@khoingo.net" in again.output
             with app.app_context():
                 from portal.account.models import Customer
+                from portal.hashing import verify_password
                 from portal.staff.models import StaffMember
-                from portal.staff.passwords import verify_password
                 from portal.tickets.models import Ticket
 
                 assert db.session.query(Customer).count() == 12

@@ -18,17 +18,15 @@ from sqlalchemy import event, func, select
 from portal.audit.models import AuditRecord
 from portal.auth.models import SignInLink
 from portal.db import db
-from portal.extensions import limiter
 from portal.outbox.delivery import deliver_due
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
 from portal.outbox.services import queue_email
 from portal.worker import start_background_worker
-from tests.conftest import (
+from tests.factories import make_customer
+from tests.helpers import (
     TEST_DATABASE_URL,
-    _prepare_database,
     free_port,
     link_and_code,
-    make_test_app,
     outbox,
     request_link,
 )
@@ -443,21 +441,13 @@ def test_a_message_locked_by_one_worker_is_skipped_not_waited_for(smtp_app, smtp
 
 
 @pytest.fixture
-def dev_app(tmp_path):
+def dev_app(make_app):
     """An app in development mode with the mailbox transport; no worker thread (PORTAL_SERVE unset).
     SMTP points at a closed port: anything that tried to use SMTP would fail."""
-    app = make_test_app(tmp_path, ENV="development", SMTP_PORT=free_port(), MAIL_TRANSPORT="mailbox")
-    with app.app_context():
-        _prepare_database(app)
-        limiter.reset()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    return make_app(ENV="development", SMTP_PORT=free_port(), MAIL_TRANSPORT="mailbox")
 
 
 def test_dev_mailbox_shows_the_message_with_a_clickable_link(dev_app, clock):
-    from tests.conftest import make_customer
-
     make_customer()
     client = dev_app.test_client()
     request_link(client, ADDRESS)
@@ -497,17 +487,13 @@ def test_dev_mailbox_transport_marks_the_message_sent_without_a_server(dev_app, 
     {"ENV": "production", "MAIL_TRANSPORT": "smtp", "BASE_URL": "https://localhost"},
     {"ENV": "development", "MAIL_TRANSPORT": "smtp"},
 ], ids=["testing", "production", "development-with-smtp"])
-def test_dev_mailbox_is_not_served_elsewhere(tmp_path, settings):
-    app = make_test_app(tmp_path, **settings)
-    with app.app_context():
-        _prepare_database(app)
-        queue()
-        client = app.test_client()
-        assert "mailbox.inbox" not in app.view_functions
-        assert client.get("/dev/mailbox/").status_code == 404
-        assert client.get("/dev/mailbox/1").status_code == 404
-        db.session.remove()
-        db.engine.dispose()
+def test_dev_mailbox_is_not_served_elsewhere(make_app, settings):
+    app = make_app(**settings)
+    queue()
+    client = app.test_client()
+    assert "mailbox.inbox" not in app.view_functions
+    assert client.get("/dev/mailbox/").status_code == 404
+    assert client.get("/dev/mailbox/1").status_code == 404
 
 
 # --- 8. The in-process development worker thread ------------------------------------------------

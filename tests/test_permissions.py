@@ -9,7 +9,8 @@ import pytest
 
 from portal.access import PERMISSIONS, can
 from portal.enums import Role
-from tests.conftest import make_staff, sign_in, sign_in_staff
+from tests.factories import make_staff
+from tests.helpers import sign_in, sign_in_staff
 
 B, S, C, A = Role.BOARD, Role.SALES, Role.CARE, Role.ADMIN
 

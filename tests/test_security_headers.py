@@ -12,10 +12,9 @@ from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.config import DEFAULT_SECRET_KEY
-from portal.db import db
-from portal.extensions import limiter
 from portal.security import CONTENT_SECURITY_POLICY, RedactSecretPaths
-from tests.conftest import _prepare_database, link_and_code, make_customer, make_test_app, outbox, request_link, sign_in
+from tests.factories import make_customer
+from tests.helpers import link_and_code, outbox, request_link, sign_in
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 TOKEN = "k3Yq9f_Zr0-abcdefghijklmnopqrstuvwxyz0123456"
@@ -126,14 +125,8 @@ def test_cookies_are_http_only_and_same_site_lax(client, customer):
 
 
 @pytest.fixture
-def https_app(tmp_path):
-    app = make_test_app(tmp_path, BASE_URL="https://localhost")
-    with app.app_context():
-        _prepare_database(app)
-        limiter.reset()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+def https_app(make_app):
+    return make_app(BASE_URL="https://localhost")
 
 
 def test_cookies_are_secure_when_the_base_url_is_https(https_app):

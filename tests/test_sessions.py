@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from portal.auth.models import CustomerSession, SignInLink
 from portal.db import db
-from tests.conftest import english, link_and_code, make_customer, outbox, sign_in
-from tests.conftest import page_text as text
+from tests.factories import make_customer
+from tests.helpers import english, link_and_code, outbox, sign_in
+from tests.helpers import page_text as text
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 

@@ -1,4 +1,4 @@
-from tests.conftest import outbox, sign_in
+from tests.helpers import outbox, sign_in
 
 
 def test_sign_in_and_my_data(client, customer):

@@ -18,10 +18,12 @@ from sqlalchemy import func, select
 from portal.audit.models import AuditRecord
 from portal.auth.services import keyed_hash, sha256
 from portal.db import db
+from portal.hashing import verify_password
 from portal.staff import services, signin
 from portal.staff.models import StaffMember, StaffPasswordLink, StaffRecoveryCode, StaffSession
-from portal.staff.passwords import password_problems, verify_password
-from tests.conftest import STAFF_PASSWORD, csrf_token, make_staff, outbox, sign_in_staff, staff_totp_code
+from portal.staff.passwords import password_problems
+from tests.factories import make_staff
+from tests.helpers import STAFF_PASSWORD, csrf_token, outbox, sign_in_staff, staff_totp_code
 
 NEW_PASSWORD = "quiet-harbour-violet-2861"
 LINK = re.compile(r"https?://[^/\s]+(/staff/password/[A-Za-z0-9_\-]+)")
@@ -804,28 +806,22 @@ def test_staff_language_choice_is_saved_and_used_for_their_email(app, clock):
     assert overdue.locale == "en" and overdue.subject.startswith("Overdue")
 
 
-def test_password_link_form_works_over_https_with_the_strict_referrer_check(tmp_path):
+def test_password_link_form_works_over_https_with_the_strict_referrer_check(make_app):
     """Browsers send the page's Referer with the form's POST; Flask-WTF's HTTPS check needs it."""
-    from tests.conftest import _prepare_database, make_test_app
-
-    app = make_test_app(tmp_path, BASE_URL="https://localhost")
-    with app.app_context():
-        _prepare_database(app)
-        member = make_staff("care", password=None, enrolled=False)
-        token = services.issue_password_link(member, "invite", None, datetime.now(timezone.utc))
-        db.session.commit()
-        client = app.test_client()
-        path = f"/staff/password/{token}"
-        page = client.get(path, base_url="https://localhost")
-        assert page.headers["Referrer-Policy"] == "same-origin"
-        data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text(page)).group(1)}
-        response = client.post(path, data=data, base_url="https://localhost",
-                               headers={"Referer": f"https://localhost{path}"})
-        assert response.status_code == 303
-        assert verify_password(fresh(member).password_hash, NEW_PASSWORD)
-        db.session.remove()
-        db.engine.dispose()
+    app = make_app(BASE_URL="https://localhost")
+    member = make_staff("care", password=None, enrolled=False)
+    token = services.issue_password_link(member, "invite", None, datetime.now(timezone.utc))
+    db.session.commit()
+    client = app.test_client()
+    path = f"/staff/password/{token}"
+    page = client.get(path, base_url="https://localhost")
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+            "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text(page)).group(1)}
+    response = client.post(path, data=data, base_url="https://localhost",
+                           headers={"Referer": f"https://localhost{path}"})
+    assert response.status_code == 303
+    assert verify_password(fresh(member).password_hash, NEW_PASSWORD)
 
 
 def test_staff_posting_the_customer_sign_out_is_signed_out_properly(app, clock):

@@ -14,7 +14,8 @@ from portal.staff.models import StaffMember
 from portal.tickets import due, services
 from portal.tickets.models import DayOff, Ticket, TicketEntry
 from portal.tickets.routing import least_loaded_member
-from tests.conftest import make_customer, outbox, sign_in
+from tests.factories import make_customer, make_staff
+from tests.helpers import outbox, sign_in, sign_in_staff
 
 VN = timezone(timedelta(hours=7))
 
@@ -241,24 +242,16 @@ def test_address_without_customer_record_can_file_and_staff_can_link_it(client, 
     assert [e.event for e in ticket.entries if e.kind == "event"][-1] == "customer_linked"
 
 
-def test_form_posts_are_rate_limited_per_customer(tmp_path):
-    from tests.conftest import _prepare_database, make_test_app
-
-    app = make_test_app(tmp_path, REQUEST_POSTS_PER_CUSTOMER="2 per minute")
-    with app.app_context():
-        _prepare_database(app)
-        from portal.extensions import limiter
-
-        limiter.reset()
-        make_customer()
-        client = app.test_client()
-        sign_in(client, "an.nguyen@example.vn")
-        assert file_request(client, kind="question").status_code == 303
-        assert file_request(client, kind="access").status_code == 303
-        third = file_request(client, kind="other")
-        assert third.status_code == 429
-        assert ticket_count() == 2
-        db.session.remove()
+def test_form_posts_are_rate_limited_per_customer(make_app):
+    app = make_app(REQUEST_POSTS_PER_CUSTOMER="2 per minute")
+    make_customer()
+    client = app.test_client()
+    sign_in(client, "an.nguyen@example.vn")
+    assert file_request(client, kind="question").status_code == 303
+    assert file_request(client, kind="access").status_code == 303
+    third = file_request(client, kind="other")
+    assert third.status_code == 429
+    assert ticket_count() == 2
 
 
 # --- staff rules ---------------------------------------------------------------------------------
@@ -365,8 +358,6 @@ def test_flask_worker_escalates_and_delivers_the_overdue_mail(app, runner, clock
 
 
 def test_customer_sees_who_viewed_their_data_and_for_which_request(app, client, customer, clock):
-    from tests.conftest import make_staff, sign_in_staff
-
     carer = make_staff("care", email="lan@khoingo.net", name="Trịnh Ngọc Lan")
     sign_in(client, "an.nguyen@example.vn")
     reference = file_request(client).headers["Location"].rsplit("/", 1)[1]

@@ -1,47 +1,17 @@
-"""Staff passwords: argon2 hashes and the rules a new password must meet."""
+"""The rules a new staff password must meet (hashing is :mod:`portal.hashing`)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import unicodedata
 from functools import lru_cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128  # hashing is deliberately slow: no megabyte "passwords"
 COMPANY_NAME = "khoingo"
 COMMON_PASSWORDS_FILE = os.path.join(os.path.dirname(__file__), "common-passwords.txt")
-
-_hasher = PasswordHasher()  # argon2id with the library's (RFC 9106) parameters
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check ``password``; with no hash, do the same work anyway so timing tells nothing."""
-    if not password_hash:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_dummy_hash(), password)
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
-
-
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher.hash("not-a-password-of-anyone")
 
 
 @lru_cache(maxsize=1)

@@ -15,10 +15,10 @@ from portal.audit.services import record
 from portal.auth.services import sha256, timeout_reason
 from portal.db import db
 from portal.enums import Role
+from portal.hashing import hash_password
 from portal.i18n import DEFAULT_LOCALE
 from portal.outbox.services import queue_email
 from portal.staff.models import StaffMember, StaffPasswordLink, StaffRecoveryCode, StaffSession
-from portal.staff.passwords import hash_password
 from portal.tickets.services import release_tickets_outside_role
 
 LINK_HOURS = {"invite": 72, "reset": 24}

@@ -17,10 +17,9 @@ import segno
 from sqlalchemy import delete, or_, select, update
 
 from portal.audit.services import record
-from portal.auth.services import keyed_hash
 from portal.db import db
+from portal.hashing import hash_password, keyed_hash, password_needs_rehash, verify_password
 from portal.staff.models import StaffMember, StaffRecoveryCode
-from portal.staff.passwords import hash_password, needs_rehash, verify_password
 from portal.staff.services import find_member, start_staff_session, target_of
 
 MAX_FAILURES = 5
@@ -57,7 +56,7 @@ def check_password(email: str, password: str, now: datetime) -> tuple[Outcome, S
         return Outcome.WRONG, None
     if is_locked(member, now):
         return Outcome.LOCKED, member
-    if needs_rehash(member.password_hash):
+    if password_needs_rehash(member.password_hash):
         member.password_hash = hash_password(password)
     return Outcome.ACCEPTED, member
 

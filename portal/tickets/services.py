@@ -95,6 +95,7 @@ def create_ticket(*, kind: TicketKind, body: str, requester_email: str, customer
     The same form posted twice returns the first ticket. A request of a kind the customer already
     has open is added to that ticket as a message (created is False) and the customer is told.
     """
+    kind = TicketKind(kind)
     earlier = _existing_submission(submission_key, lambda entry: entry.kind == EntryKind.CUSTOMER_MESSAGE.value and (
         entry.ticket.customer_id == customer_id if customer_id else entry.ticket.requester_email == requester_email))
     if earlier is not None:
