@@ -39,7 +39,7 @@ from portal.db import db  # noqa: E402
 from portal.staff.models import StaffMember  # noqa: E402
 from portal.staff.services import start_staff_session  # noqa: E402
 from portal.tickets.models import Ticket  # noqa: E402
-from portal.tickets.settings import DEFAULTS  # noqa: E402
+from portal.tickets.settings import defaults  # noqa: E402
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 HISTORY_DAYS = 1000
@@ -48,8 +48,9 @@ MIDDLE = ["Văn", "Thị", "Minh", "Hoàng", "Ngọc", "Thanh", "Quốc", "Thu",
 GIVEN = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hùng", "Lan", "Long", "Mai", "Nam", "Phúc", "Quân", "Tâm",
          "Thảo", "Trang", "Tuấn", "Vy", "Yến", "Khôi"]
 STREETS = ["Lê Lợi", "Nguyễn Huệ", "Hai Bà Trưng", "Điện Biên Phủ", "Cách Mạng Tháng 8", "Lý Thường Kiệt"]
-KINDS = [kind for kind in DEFAULTS["routing"]]
-KIND_WEIGHTS = [12, 10, 8, 6, 8, 30, 12, 4, 10]  # correction, access, erasure, restriction, question, ...
+KIND_SHARES = {"correction": 12, "access": 10, "erasure": 8, "restriction": 6, "question": 8, "other": 30,
+               "consent_withdrawal": 12, "leak_complaint": 4, "misuse_report": 10}
+KINDS, KIND_WEIGHTS = list(KIND_SHARES), list(KIND_SHARES.values())
 OPEN, DONE = ("new", "open", "waiting"), ("resolved", "closed", "rejected")
 
 
@@ -176,7 +177,7 @@ def consent_rows(count: int):
 def ticket_rows(count: int, customers: int, staff: dict[str, list[int]], rng: random.Random, timeline: Timeline):
     """Tickets spread over the last ``HISTORY_DAYS`` days: recent ones mostly unfinished, a small
     backlog of old unfinished (overdue) ones, the rest answered and finished."""
-    routing, clocks = DEFAULTS["routing"], DEFAULTS["clocks"]
+    routing, clocks = defaults("routing"), defaults("clocks")
     step = HISTORY_DAYS * 86400 / count
     for number in range(1, count + 1):
         # Filed one after the other, as in life: ids and filing times rise together.

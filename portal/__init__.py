@@ -7,21 +7,34 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import config as settings
+import portal.db as database
+from portal import cli, config, errors, templating
+from portal import models as _models  # noqa: F401  (every table, for Alembic and the tests)
+from portal.account.views import bp as account_bp
+from portal.auth import principal as _customer_principal  # noqa: F401  (registers the customer session loader)
+from portal.auth.views import bp as auth_bp
+from portal.extensions import babel, csrf, limiter, login_manager, migrate
+from portal.i18n import select_locale, select_timezone
+from portal.main.views import bp as main_bp
+from portal.outbox.views import bp as mailbox_bp
+from portal.security import install_log_redaction, set_security_headers
+from portal.staff import bp as staff_bp
+from portal.staff import principal as _staff_principal  # noqa: F401  (registers the staff session loader)
+from portal.tickets.board import bp as board_bp
+from portal.tickets.views import bp as requests_bp
+from portal.worker import start_background_worker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the portal: config, database, extensions, blueprints, CLI, error pages."""
+    """Build the portal: config, database, extensions, blueprints, hooks, CLI, error pages."""
     app = Flask(__name__, instance_path=os.path.join(ROOT, "instance"),
                 template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
     _load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)
-    from portal import cli, errors
-
     errors.register(app)
     cli.register(app)
     _start_inprocess_worker(app)
@@ -29,15 +42,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _load_config(app: Flask, test_config: dict | None) -> None:
-    app.config.from_object(settings.Defaults)
+    app.config.from_object(config.Defaults)
     app.config.from_pyfile("portal.cfg", silent=True)
-    app.config.update(settings.from_environment())
+    app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
     app.config["INSTANCE_PATH"] = app.instance_path
     os.makedirs(app.instance_path, exist_ok=True)
-    settings.derive(app.config)
-    settings.check_production(app.config)
+    config.derive(app.config)
+    config.check_production(app.config)
     if app.config["TRUSTED_PROXIES"]:
         proxies = app.config["TRUSTED_PROXIES"]
         # Only X-Forwarded-For and -Proto, and only as many hops as there are proxies we run:
@@ -46,42 +59,24 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from portal.db import db
-    from portal.extensions import babel, csrf, limiter, login_manager, migrate
-    from portal.i18n import select_locale, select_timezone
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(ROOT, "portal", "migrations"), render_as_batch=True)
+    database.db.init_app(app)
+    migrate.init_app(app, database.db, directory=os.path.join(ROOT, "portal", "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are checked against the server-side row
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=os.path.join(ROOT, "portal", "translations"))
-    import portal.access  # noqa: F401  (registers the user loader)
-    import portal.models  # noqa: F401  (every table, for Alembic and the tests)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.account.views import bp as account_bp
-    from portal.auth.views import bp as auth_bp
-    from portal.main.views import bp as main_bp
-    from portal.staff.views import bp as staff_bp
-    from portal.tickets.board_views import bp as board_bp
-    from portal.tickets.customer_views import bp as requests_bp
-
     for blueprint in (main_bp, auth_bp, account_bp, requests_bp, staff_bp, board_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
-        from portal.outbox.views import bp as mailbox_bp
-
         app.register_blueprint(mailbox_bp)
 
 
 def _register_hooks(app: Flask) -> None:
-    from portal import templating
-    from portal.security import install_log_redaction, set_security_headers
-
     app.after_request(set_security_headers)
     templating.register(app)
     install_log_redaction()
@@ -93,6 +88,4 @@ def _start_inprocess_worker(app: Flask) -> None:
         return
     if os.environ.get("PORTAL_SERVE") != "1":  # only the process that serves pages, not `flask db ...`
         return
-    from portal.worker import start_background_worker
-
     start_background_worker(app)

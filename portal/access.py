@@ -1,145 +1,74 @@
-"""Who is making the request: the Flask-Login loader and the gates on views."""
+"""Who is making the request, and the gates on views.
+
+The session cookie names a server-side session: ``c:<key>`` for a customer, ``s:<key>`` for a staff
+member. Each feature registers the loader for its own prefix (:func:`principal_loader`), so this
+module knows no feature; both kinds of session follow the one timeout rule below.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import abort, redirect, request, url_for
-from flask_login import UserMixin, current_user
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
 
-from portal import clock
-from portal.auth.models import CustomerSession
-from portal.auth.services import active_session
-from portal.db import db
-from portal.enums import Role
 from portal.extensions import login_manager
 
 # Writing last_seen_at on every request would cost a write per page; a minute's precision is plenty
 # for a 30-minute idle timeout.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+MAX_KEY_LENGTH = 100
+
+_loaders: dict[str, Callable[[str], object | None]] = {}
 
 
-class CustomerPrincipal(UserMixin):
-    """A signed-in customer: the server-side session row and the key the cookie holds."""
+def principal_loader(prefix: str):
+    """Register the function that turns a session key with ``prefix`` into a principal (or None)."""
 
-    is_customer = True
-    is_staff = False
+    def register(loader):
+        _loaders[prefix] = loader
+        return loader
 
-    def __init__(self, row: CustomerSession, key: str):
-        self.session_row = row
-        self.key = key
-
-    def get_id(self) -> str:
-        return f"c:{self.key}"
-
-    @property
-    def customer(self):
-        return self.session_row.customer
-
-    @property
-    def locale_owner(self):
-        """Where this person's language choice is kept (None: a visitor with no customer record)."""
-        return self.session_row.customer
-
-    @property
-    def actor(self) -> str:
-        return f"customer:{self.session_row.customer_id}"
-
-    @property
-    def email(self) -> str:
-        return self.session_row.email
-
-
-class StaffPrincipal(UserMixin):
-    """A signed-in staff member. Role and active flag are read afresh on every request."""
-
-    is_customer = False
-    is_staff = True
-
-    def __init__(self, row, key: str):
-        self.session_row = row
-        self.key = key
-
-    def get_id(self) -> str:
-        return f"s:{self.key}"
-
-    @property
-    def staff(self):
-        return self.session_row.staff
-
-    @property
-    def locale_owner(self):
-        return self.session_row.staff
-
-    @property
-    def actor(self) -> str:
-        return f"staff:{self.session_row.staff_id}"
-
-    @property
-    def role(self) -> Role:
-        return Role(self.staff.role)
-
-    def can(self, action: str) -> bool:
-        return can(self.role, action)
+    return register
 
 
 @login_manager.user_loader
 def load_principal(user_id: str):
     """Resolve the session cookie to a live server-side session, or to nobody."""
-    kind, _, key = user_id.partition(":")
-    if kind == "s":
-        return _load_staff(key)
-    if kind != "c":
+    prefix, _, key = user_id.partition(":")
+    loader = _loaders.get(prefix)
+    if loader is None or not key or len(key) > MAX_KEY_LENGTH:
         return None
-    now = clock.now()
-    row = active_session(key, now)
-    if row is None:
-        db.session.commit()  # keep the record of a session that has just timed out
-        return None
-    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
-        db.session.commit()
-    return CustomerPrincipal(row, key)
+    return loader(key)
 
 
-def _load_staff(key: str):
-    from portal.staff.services import active_staff_session
-
-    now = clock.now()
-    row = active_staff_session(key, now)
-    if row is None:
-        db.session.commit()  # keep the record of a session ended by timeout or deactivation
-        return None
-    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
-        db.session.commit()
-    return StaffPrincipal(row, key)
+def timeout_reason(row, now: datetime) -> str | None:
+    """Why a session row (customer or staff) has timed out at ``now``: "expired", "idle" or None."""
+    config = current_app.config
+    if now - row.created_at >= timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]):
+        return "expired"
+    if now - row.last_seen_at >= timedelta(minutes=config["SESSION_IDLE_MINUTES"]):
+        return "idle"
+    return None
 
 
-# The permission matrix: which role may do what. The README shows the same table; a test checks
-# every cell. Object-level rules (which department's tickets) are in can_see_ticket.
-PERMISSIONS: dict[str, frozenset[Role]] = {
-    "queue.own_department": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
-    "queue.all": frozenset({Role.BOARD, Role.ADMIN}),
-    "ticket.view_thread": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
-    "ticket.work": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
-    "ticket.route": frozenset({Role.BOARD, Role.SALES, Role.CARE, Role.ADMIN}),
-    "customer.view": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
-    "evidence.view": frozenset({Role.BOARD}),
-    "dashboard.view": frozenset({Role.BOARD, Role.ADMIN}),
-    "settings.edit": frozenset({Role.ADMIN}),
-    "staff.manage": frozenset({Role.ADMIN}),
-}
+def note_activity(row, now: datetime) -> bool:
+    """Move the session's idle clock on, at most once a minute; True when the row changed."""
+    if now - row.last_seen_at < LAST_SEEN_RESOLUTION:
+        return False
+    row.last_seen_at = now
+    return True
 
 
-def can(role: Role, action: str) -> bool:
-    return role in PERMISSIONS[action]
-
-
-def can_see_ticket(role: Role, department: str) -> bool:
-    """Board and admin see every queue; sales and care only their own department's."""
-    return can(role, "queue.all") or role.value == department
+def restart_browser_session() -> None:
+    """Drop everything in the browser's session (CSRF token included) but the chosen language: done
+    at every sign-in and sign-out, so nothing of the session before carries over."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
 
 
 def staff_required(action: str | None = None):

@@ -9,7 +9,11 @@ from sqlalchemy import select
 
 from portal import clock
 from portal.db import db
+from portal.demo import load_demo_data
+from portal.outbox.delivery import resend
+from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.staff.cli import staff_group
+from portal.worker import run_once, run_until_signalled
 
 
 def register(app) -> None:
@@ -24,8 +28,6 @@ def register(app) -> None:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Deliver the outbox (run as many of these as you like, on any machines)."""
-    from portal.worker import run_once, run_until_signalled
-
     app = current_app._get_current_object()
     if once:
         click.echo(f"Done: {run_once(app)} item(s) of work.")
@@ -42,8 +44,6 @@ def demo_group() -> None:
 @with_appcontext
 def demo_load() -> None:
     """Load the demo customers (once) and print the addresses to sign in with."""
-    from portal.demo import load_demo_data
-
     if current_app.config["ENV"] == "production":
         raise click.ClickException("Demo data is for development and test portals only.")
     created, addresses, staff = load_demo_data(clock.now())
@@ -69,8 +69,6 @@ def outbox_group() -> None:
 @with_appcontext
 def outbox_list(status: str | None) -> None:
     """List messages, newest first, with their delivery state."""
-    from portal.outbox.models import OutboxMessage
-
     statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(100)
     if status:
         statement = statement.where(OutboxMessage.status == status)
@@ -84,11 +82,8 @@ def outbox_list(status: str | None) -> None:
 @with_appcontext
 def outbox_resend(message_id: int) -> None:
     """Queue a failed message again (same Message-ID)."""
-    from portal.outbox.delivery import resend
-    from portal.outbox.models import OutboxMessage, OutboxStatus
-
     message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.status != OutboxStatus.FAILED.value:
+    if message is None or message.status != OutboxStatus.FAILED:
         raise click.ClickException("No failed message with that number.")
     resend(message, clock.now(), "operator")
     db.session.commit()

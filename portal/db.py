@@ -1,11 +1,11 @@
-"""The declarative base, naming convention and the one aware-UTC datetime type."""
+"""The declarative base, naming convention, the one aware-UTC datetime type and the one enum type."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -41,6 +41,32 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class EnumText(TypeDecorator):
+    """An enumeration stored as its short string value and read back as the member.
+
+    The column stays a plain VARCHAR (a CHECK constraint from :meth:`TitledEnum.check` keeps its
+    values), so adding a member needs no type change; code compares members, never strings, and a
+    value that is not a member cannot be written.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class, length: int | None = None):
+        self.enum_class = enum_class
+        super().__init__(length or max(len(member.value) for member in enum_class))
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum_class(value)
+
+    @property
+    def python_type(self):
+        return self.enum_class
 
 
 class Base(DeclarativeBase):

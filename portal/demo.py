@@ -6,13 +6,13 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-import phonenumbers
 from sqlalchemy import func, select
 
 from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order
 from portal.audit.services import record
+from portal.contact_values import normalize_email, normalize_phone
 from portal.db import db
-from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose, Role, TicketKind
+from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose, Role
 from portal.hashing import hash_password
 from portal.staff.models import StaffMember
 from portal.staff.services import create_member
@@ -53,35 +53,35 @@ PRODUCTS = [
 ]
 
 
-def _normalize(channel: str, value: str) -> str:
-    if channel == Channel.EMAIL.value:
-        return value.lower()
-    if channel == Channel.PHONE.value:
-        return phonenumbers.format_number(phonenumbers.parse(value, "VN"), phonenumbers.PhoneNumberFormat.E164)
+def _normalize(channel: Channel, value: str) -> str:
+    if channel is Channel.EMAIL:
+        return normalize_email(value)
+    if channel is Channel.PHONE:
+        return normalize_phone(value)
     return value
 
 
 def _contact(customer: Customer, channel: Channel, value: str, kind: str, source: str, when: datetime):
-    return ContactPoint(customer=customer, channel=channel.value, kind=ContactKind(kind).value, value=value,
-                        value_normalized=_normalize(channel.value, value), source=source, created_at=when)
+    return ContactPoint(customer=customer, channel=channel, kind=ContactKind(kind), value=value,
+                        value_normalized=_normalize(channel, value), source=DataSource(source), created_at=when)
 
 
 def _consents(customer: Customer, index: int, when: datetime) -> list[Consent]:
-    method = ConsentMethod.WEB_FORM if customer.source == DataSource.WEB_FORM.value else ConsentMethod.RECORDED_CALL
+    method = ConsentMethod.WEB_FORM if customer.source == DataSource.WEB_FORM else ConsentMethod.RECORDED_CALL
     evidence = f"form-{1000 + index}" if method is ConsentMethod.WEB_FORM else f"call-rec-{2000 + index}.mp3"
     granted = {Purpose.SUPPORT, Purpose.DELIVERY, Purpose.NOTICES, Purpose.WARRANTY}
     if index % 2 == 0:
         granted.add(Purpose.PROMOTIONS)
     if index % 3 == 0:
         granted.add(Purpose.SURVEYS)
-    return [Consent(customer=customer, purpose=purpose.value, is_granted=purpose in granted,
-                    method=method.value, evidence=evidence, given_at=when) for purpose in Purpose]
+    return [Consent(customer=customer, purpose=purpose, is_granted=purpose in granted,
+                    method=method, evidence=evidence, given_at=when) for purpose in Purpose]
 
 
 def _build_customer(index: int, row: tuple, now: datetime) -> Customer:
     name, email, email_kind, phone, phone_kind, address, address_kind, source = row
     since = now - timedelta(days=90 + 61 * index)
-    customer = Customer(full_name=name, source=source, created_at=since,
+    customer = Customer(full_name=name, source=DataSource(source), created_at=since,
                         notes="Khách yêu cầu gọi trước khi đến lắp đặt." if index % 4 == 0 else "")
     customer.contact_points = [
         _contact(customer, Channel.EMAIL, email, email_kind, source, since),
@@ -93,7 +93,7 @@ def _build_customer(index: int, row: tuple, now: datetime) -> Customer:
                              description=PRODUCTS[index % len(PRODUCTS)], ordered_on=ordered,
                              warranty_ends_on=date(ordered.year + 2, ordered.month, min(ordered.day, 28)))]
     customer.consents = _consents(customer, index, since)
-    customer.changes = [DataChange(customer=customer, changed_at=since, actor_kind=ActorKind.STAFF.value,
+    customer.changes = [DataChange(customer=customer, changed_at=since, actor_kind=ActorKind.STAFF,
                                    actor_name="Phòng Chăm sóc khách hàng", field="record",
                                    old_value=None, new_value=name)]
     if index == 0:
@@ -104,12 +104,12 @@ def _build_customer(index: int, row: tuple, now: datetime) -> Customer:
 def _add_history(customer: Customer, when: datetime) -> None:
     """Give one customer a second address and a corrected phone, so History shows real changes."""
     customer.contact_points.append(_contact(customer, Channel.ADDRESS, "Lầu 3, 60 Nguyễn Đình Chiểu, Phường Đa Kao, "
-                                            "Quận 1, TP. Hồ Chí Minh", "office", DataSource.PHONE.value, when))
+                                            "Quận 1, TP. Hồ Chí Minh", "office", DataSource.PHONE, when))
     customer.changes += [
-        DataChange(customer=customer, changed_at=when, actor_kind=ActorKind.STAFF.value,
+        DataChange(customer=customer, changed_at=when, actor_kind=ActorKind.STAFF,
                    actor_name="Phòng Kinh doanh", field="address:office", old_value=None,
                    new_value=customer.contact_points[-1].value),
-        DataChange(customer=customer, changed_at=when + timedelta(days=2), actor_kind=ActorKind.CUSTOMER.value,
+        DataChange(customer=customer, changed_at=when + timedelta(days=2), actor_kind=ActorKind.CUSTOMER,
                    field="phone:mobile", old_value="0903 123 465", new_value=customer.contact_points[1].value),
     ]
 
@@ -123,12 +123,12 @@ DEMO_STAFF = [
 ]
 # (customer index, kind, message, days ago)
 DEMO_TICKETS = [
-    (0, TicketKind.QUESTION, "Công ty đang lưu những thông tin gì về tôi và lưu đến khi nào?", 3),
-    (1, TicketKind.ACCESS, "Xin gửi cho tôi bản sao toàn bộ dữ liệu cá nhân của tôi.", 12),
-    (2, TicketKind.RESTRICTION, "Tôi phản đối việc dùng số điện thoại công ty để gọi khảo sát.", 1),
-    (3, TicketKind.LEAK_COMPLAINT, "Tôi nhận được cuộc gọi chào hàng từ bên thứ ba biết rõ địa chỉ lắp camera "
-                                   "của tôi. Có phải dữ liệu đã bị lộ?", 0),
-    (4, TicketKind.OTHER, "Tôi muốn đổi lịch bảo trì sang buổi chiều.", 25),
+    (0, "question", "Công ty đang lưu những thông tin gì về tôi và lưu đến khi nào?", 3),
+    (1, "access", "Xin gửi cho tôi bản sao toàn bộ dữ liệu cá nhân của tôi.", 12),
+    (2, "restriction", "Tôi phản đối việc dùng số điện thoại công ty để gọi khảo sát.", 1),
+    (3, "leak_complaint", "Tôi nhận được cuộc gọi chào hàng từ bên thứ ba biết rõ địa chỉ lắp camera "
+                          "của tôi. Có phải dữ liệu đã bị lộ?", 0),
+    (4, "other", "Tôi muốn đổi lịch bảo trì sang buổi chiều.", 25),
 ]
 
 
@@ -141,7 +141,7 @@ def _load_staff(now: datetime) -> list[tuple[str, str, str]]:
     for email, name, role in DEMO_STAFF:
         password = _demo_password()
         create_member(email, name, role, None, now, password=password)
-        credentials.append((email, role.value, password))
+        credentials.append((email, str(role), password))
     return credentials
 
 
@@ -154,8 +154,8 @@ def refresh_staff_passwords(now: datetime) -> list[tuple[str, str, str]]:
             continue
         password = _demo_password()
         member.password_hash = hash_password(password)
-        record("system", "demo.staff_password_set", f"staff:{member.id}")
-        credentials.append((email, role.value, password))
+        record(None, "demo.staff_password_set", member)
+        credentials.append((email, str(role), password))
     return credentials
 
 

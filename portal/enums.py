@@ -85,18 +85,6 @@ class Department(TitledEnum):
     CARE = "care", _l("Customer care")
 
 
-class TicketKind(TitledEnum):
-    QUESTION = "question", _l("Question")
-    ACCESS = "access", _l("Full copy of my data")
-    CORRECTION = "correction", _l("Correction")
-    CONSENT_WITHDRAWAL = "consent_withdrawal", _l("Consent withdrawal")
-    ERASURE = "erasure", _l("Deletion of my data")
-    RESTRICTION = "restriction", _l("Restriction or objection")
-    LEAK_COMPLAINT = "leak_complaint", _l("Complaint: my data leaked")
-    MISUSE_REPORT = "misuse_report", _l("Report of misuse")
-    OTHER = "other", _l("Something else")
-
-
 class TicketStatus(TitledEnum):
     NEW = "new", _l("New")
     OPEN = "open", _l("Open")

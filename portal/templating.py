@@ -8,7 +8,6 @@ from flask import has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from markupsafe import Markup, escape
 
-from portal.auth.forms import LanguageForm, SignOutForm
 from portal.enums import TicketStatus
 from portal.i18n import LOCALE_NAMES, LOCALES
 from portal.security import external_url
@@ -61,9 +60,5 @@ def register(app) -> None:
         return {
             "current_locale": str(get_locale()),
             "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
-            # formdata=None: these forms are only drawn here, never read from the request (whose
-            # body may be the reason an error page is being drawn).
-            "language_form": LanguageForm(formdata=None),
-            "sign_out_form": SignOutForm(formdata=None),
             "here": request.full_path.rstrip("?"),
         }

@@ -18,7 +18,7 @@ from portal.hashing import hash_password
 from portal.staff.models import StaffMember
 from portal.tickets import services
 from portal.tickets.models import Ticket
-from portal.tickets.settings import save_setting
+from portal.tickets.settings import save_queue_setting
 from tests.helpers import STAFF_PASSWORD
 
 
@@ -80,6 +80,6 @@ def new_ticket(kind="question", *, customer=None, email: str = "khach@example.vn
 
 def pickup_everywhere() -> None:
     """Every queue in pick-up mode, so that assignment in a test is explicit."""
-    save_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None,
+    save_queue_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None,
                  datetime.now(timezone.utc))
     db.session.commit()

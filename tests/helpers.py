@@ -127,9 +127,8 @@ def _sqlite_template_file() -> str:
 def _empty_postgresql_tables() -> None:
     """Delete every row and restart the ids: cheaper than TRUNCATE for tables this small."""
     global _postgresql_schema_ready
-    if not _postgresql_schema_ready:
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    if not _postgresql_schema_ready:  # whatever an earlier run or schema left there goes
+        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.session.commit()
         db.create_all()
         _postgresql_schema_ready = True

@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from portal.account.models import DataChange
 from portal.audit.models import AuditRecord
 from portal.auth import services
-from portal.auth.models import CustomerSession, SignInLink
+from portal.auth.models import CustomerSession
 from portal.db import db
+from portal.email_links import EmailLink
 from portal.outbox.models import OutboxMessage
 from tests.factories import make_customer
 from tests.helpers import (
@@ -65,14 +66,14 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def all_links() -> list[SignInLink]:
+def all_links() -> list[EmailLink]:
     db.session.expire_all()
-    return list(db.session.scalars(select(SignInLink).order_by(SignInLink.id)))
+    return list(db.session.scalars(select(EmailLink).order_by(EmailLink.id)))
 
 
-def fresh(link: SignInLink) -> SignInLink:
+def fresh(link: EmailLink) -> EmailLink:
     db.session.expire_all()
-    return db.session.get(SignInLink, link.id)
+    return db.session.get(EmailLink, link.id)
 
 
 def sessions() -> list[CustomerSession]:
@@ -91,7 +92,7 @@ def ask(client, email: str, next_path: str = "", **kwargs):
     return client.post("/sign-in", data={"email": email, "csrf_token": token, "next": next_path}, **kwargs)
 
 
-def ask_and_read(client, email: str, next_path: str = "") -> tuple[str, str, SignInLink]:
+def ask_and_read(client, email: str, next_path: str = "") -> tuple[str, str, EmailLink]:
     response = request_link(client, email, next_path)
     assert response.status_code == 303, text(response)
     path, code = link_and_code(outbox()[-1])
@@ -209,7 +210,7 @@ def test_link_and_continue_sign_in_shows_my_data(app, browser, clock):
 
     # The database holds hashes only: neither the token, the code nor the nonce appear in the row.
     link = all_links()[0]
-    stored = " ".join(str(getattr(link, column.key)) for column in SignInLink.__table__.columns)
+    stored = " ".join(str(getattr(link, column.key)) for column in EmailLink.__table__.columns)
     for secret in (token, code, code.replace("-", ""), nonce.value):
         assert secret not in stored
     assert link.customer_id == customer.id and link.email == "An.Nguyen@Example.vn"
@@ -607,7 +608,7 @@ def test_consume_from_many_threads_succeeds_once(app, customer, clock):
 
     def work(_index, barrier):
         with app.app_context():
-            link = db.session.get(SignInLink, link_id)
+            link = db.session.get(EmailLink, link_id)
             barrier.wait()
             won = services.consume(link, clock.now())
             db.session.commit()
@@ -636,7 +637,7 @@ def test_parallel_wrong_codes_are_counted_before_they_are_compared(app, customer
 
     def work(_index, barrier):
         with app.app_context():
-            link = db.session.get(SignInLink, issued.link.id)
+            link = db.session.get(EmailLink, issued.link.id)
             barrier.wait()
             result = services.try_code(link, other_code(right), clock.now())
             db.session.commit()
@@ -668,11 +669,11 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(browser, custome
     if path != "/sign-in":
         link_path, _code, _link = ask_and_read(browser, "an.nguyen@example.vn")
         open_link(browser, link_path)
-    links_before, mails_before = count(SignInLink), count(OutboxMessage)
+    links_before, mails_before = count(EmailLink), count(OutboxMessage)
     response = browser.post(path, data=data)
     assert response.status_code == 400
     assert FORM_EXPIRED in text(response) and "Nothing was changed." in text(response)
-    assert count(SignInLink) == links_before and count(OutboxMessage) == mails_before
+    assert count(EmailLink) == links_before and count(OutboxMessage) == mails_before
     assert count(CustomerSession) == 0
     assert all(link.used_at is None and link.wrong_code_count == 0 for link in all_links())
     assert '<html lang="en">' in text(browser.get("/"))  # the language chosen before is kept
@@ -683,7 +684,7 @@ def test_csrf_token_of_another_browser_is_refused(app, browser, customer):
     foreign = csrf_token(other, "/sign-in")
     response = browser.post("/sign-in", data={"email": "an.nguyen@example.vn", "csrf_token": foreign})
     assert response.status_code == 400 and FORM_EXPIRED in text(response)
-    assert count(SignInLink) == 0 and count(OutboxMessage) == 0
+    assert count(EmailLink) == 0 and count(OutboxMessage) == 0
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:443", "localhost.evil.example",
@@ -700,7 +701,7 @@ def test_forged_host_header_is_refused(client, customer, host, method, path):
         message = str(gettext("The request could not be understood. Nothing was changed."))
     assert f'role="alert">{message}<' in page
     assert "evil.example" not in page and "Location" not in response.headers
-    assert count(SignInLink) == 0 and count(OutboxMessage) == 0
+    assert count(EmailLink) == 0 and count(OutboxMessage) == 0
 
 
 @pytest.mark.parametrize("headers", [
@@ -824,14 +825,14 @@ def test_bad_address_is_explained_and_creates_nothing(browser, customer, address
     assert message in page
     assert 'aria-invalid="true"' in page
     assert "<script>alert(1)</script>" not in page
-    assert count(SignInLink) == 0 and count(OutboxMessage) == 0
+    assert count(EmailLink) == 0 and count(OutboxMessage) == 0
     assert browser.get_cookie("kn_signin_nonce", path="/sign-in") is None
 
 
 def test_missing_email_field_is_explained(browser):
     response = browser.post("/sign-in", data={"csrf_token": csrf_token(browser, "/sign-in")})
     assert response.status_code == 400 and EMPTY_ADDRESS in text(response)
-    assert count(SignInLink) == 0 and count(OutboxMessage) == 0
+    assert count(EmailLink) == 0 and count(OutboxMessage) == 0
 
 
 def test_oversized_body_is_refused(browser):
@@ -839,7 +840,7 @@ def test_oversized_body_is_refused(browser):
                                               "email": "a" * (2 * 1024 * 1024)})
     assert response.status_code == 413
     assert "Nothing was changed." in text(response)
-    assert count(SignInLink) == 0 and count(OutboxMessage) == 0
+    assert count(EmailLink) == 0 and count(OutboxMessage) == 0
 
 
 # --- 10. no enumeration ----------------------------------------------------------------------------
@@ -892,17 +893,17 @@ def test_unknown_address_can_still_sign_in_and_holds_nothing(app, browser, custo
 def test_fourth_link_for_one_address_within_an_hour_is_refused(browser, customer):
     for typed in ("an.nguyen@example.vn", "AN.NGUYEN@example.vn", " an.nguyen@example.VN"):
         assert ask(browser, typed).status_code == 303
-    assert count(SignInLink) == 3 and count(OutboxMessage) == 3
+    assert count(EmailLink) == 3 and count(OutboxMessage) == 3
 
     response = ask(browser, "An.Nguyen@example.vn")
     assert response.status_code == 429
     assert ADDRESS_LIMIT in text(response)
-    assert count(SignInLink) == 3 and count(OutboxMessage) == 3
+    assert count(EmailLink) == 3 and count(OutboxMessage) == 3
     assert sum(link.voided_at is None for link in all_links()) == 1  # the third link still works
 
     other = ask(browser, "nobody@example.vn")
     assert other.status_code == 303
-    assert count(SignInLink) == 4 and len(outbox("nobody@example.vn")) == 1
+    assert count(EmailLink) == 4 and len(outbox("nobody@example.vn")) == 1
 
 
 def test_address_limit_is_shared_between_browsers(app, customer):
@@ -910,7 +911,7 @@ def test_address_limit_is_shared_between_browsers(app, customer):
         assert ask(new_browser(app, f"198.51.100.{index + 1}"), "an.nguyen@example.vn").status_code == 303
     response = ask(new_browser(app, "198.51.100.99"), "an.nguyen@example.vn")
     assert response.status_code == 429 and ADDRESS_LIMIT in text(response)
-    assert count(SignInLink) == 3 and count(OutboxMessage) == 3
+    assert count(EmailLink) == 3 and count(OutboxMessage) == 3
 
 
 def test_per_client_limit_shows_the_429_page(custom_app):
@@ -921,7 +922,7 @@ def test_per_client_limit_shows_the_429_page(custom_app):
     response = ask(browser, "three@example.vn")
     assert response.status_code == 429
     assert CLIENT_LIMIT in text(response) and "Nothing was changed." in text(response)
-    assert count(SignInLink) == 2 and count(OutboxMessage) == 2
+    assert count(EmailLink) == 2 and count(OutboxMessage) == 2
     assert outbox("three@example.vn") == []
     # Another connection is not affected.
     assert ask(new_browser(app, "198.51.100.7"), "three@example.vn").status_code == 303
@@ -956,7 +957,7 @@ def test_behind_one_trusted_proxy_the_forwarded_client_address_is_used(custom_ap
     assert refused.status_code == 429 and CLIENT_LIMIT in text(refused)
     # Another client behind the same proxy is not limited.
     assert ask_from("203.0.113.6", "three@example.vn").status_code == 303
-    assert count(SignInLink) == 3 and count(OutboxMessage) == 3
+    assert count(EmailLink) == 3 and count(OutboxMessage) == 3
     addresses = list(db.session.scalars(select(AuditRecord.client_address)
                                         .where(AuditRecord.action == "sign_in.link_requested")
                                         .order_by(AuditRecord.id)))
@@ -973,7 +974,7 @@ def test_without_trusted_proxies_a_spoofed_forwarded_for_does_not_escape_the_lim
         response = ask(browser, address, headers={"X-Forwarded-For": f"198.51.100.{index}",
                                                    "X-Real-IP": f"198.51.100.{index}"})
         assert response.status_code == 429 and CLIENT_LIMIT in text(response)
-    assert count(SignInLink) == 2 and count(OutboxMessage) == 2
+    assert count(EmailLink) == 2 and count(OutboxMessage) == 2
     addresses = set(db.session.scalars(select(AuditRecord.client_address)
                                        .where(AuditRecord.action == "sign_in.link_requested")))
     assert addresses == {"192.0.2.50"}

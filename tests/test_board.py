@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import event, func, select
 
 from portal.account.models import ContactPoint
-from portal.audit.models import AuditRecord
+from portal.audit.models import AuditRecord, CustomerDataView
 from portal.db import db
-from portal.enums import Channel, TicketKind
+from portal.enums import Channel
 from portal.outbox.models import OutboxMessage
 from portal.tickets import services
-from portal.tickets.board_queries import PAGE_SIZE, decode_cursor, encode_cursor
-from portal.tickets.models import CustomerDataView, Ticket, TicketEntry
-from portal.tickets.settings import save_setting
+from portal.tickets.board.queries import PAGE_SIZE, decode_cursor, encode_cursor
+from portal.tickets.models import Ticket, TicketEntry
+from portal.tickets.settings import save_queue_setting
 from tests.factories import make_customer, make_staff
 from tests.helpers import csrf_token, outbox, sign_in_staff
 
@@ -31,7 +31,7 @@ REFERENCE = re.compile(r"KN-\d{4}-\d{6}")
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def new_ticket(kind=TicketKind.QUESTION, *, customer=None, email="khach@example.vn", body="Xin chào", now=None,
+def new_ticket(kind="question", *, customer=None, email="khach@example.vn", body="Xin chào", now=None,
                **changes) -> Ticket:
     """A ticket filed through the real rules, then adjusted (status, department, due date ...)."""
     now = now or datetime.now(timezone.utc)
@@ -44,7 +44,7 @@ def new_ticket(kind=TicketKind.QUESTION, *, customer=None, email="khach@example.
 
 
 def pickup_everywhere() -> None:
-    save_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None,
+    save_queue_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None,
                  datetime.now(timezone.utc))
     db.session.commit()
 
@@ -118,15 +118,15 @@ def tickets(app, team):
     customer = make_customer()
     made = {
         "care_mine": new_ticket(customer=customer, assignee_id=team["care"].id),
-        "care_other": new_ticket(TicketKind.ACCESS, email="b@example.vn", assignee_id=team["care2"].id),
-        "care_free": new_ticket(TicketKind.RESTRICTION, email="c@example.vn"),
-        "care_late": new_ticket(TicketKind.OTHER, email="d@example.vn", now=past, status="open"),
-        "care_done": new_ticket(TicketKind.QUESTION, email="e@example.vn", status="resolved"),
-        "sales": new_ticket(TicketKind.CONSENT_WITHDRAWAL, email="f@example.vn", assignee_id=team["sales"].id),
-        "board": new_ticket(TicketKind.LEAK_COMPLAINT, email="leak@example.vn",
+        "care_other": new_ticket("access", email="b@example.vn", assignee_id=team["care2"].id),
+        "care_free": new_ticket("restriction", email="c@example.vn"),
+        "care_late": new_ticket("other", email="d@example.vn", now=past, status="open"),
+        "care_done": new_ticket("question", email="e@example.vn", status="resolved"),
+        "sales": new_ticket("consent_withdrawal", email="f@example.vn", assignee_id=team["sales"].id),
+        "board": new_ticket("leak_complaint", email="leak@example.vn",
                             customer=make_customer("leak@example.vn", "Bùi Lộ", phone="0912 000 111")),
         # A sales ticket assigned to the sales member, escalated to the board when it went overdue.
-        "escalated": new_ticket(TicketKind.CONSENT_WITHDRAWAL, email="g@example.vn", now=past,
+        "escalated": new_ticket("consent_withdrawal", email="g@example.vn", now=past,
                                 assignee_id=team["sales"].id, department="board", escalated_at=past),
     }
     # make_customer gives every customer the same phone: give the leak customer their own.
@@ -260,7 +260,7 @@ def make_many(count: int, *, start: datetime | None = None, same_due_every: int 
     made = []
     for number in range(count):
         filed = start + timedelta(hours=number // same_due_every)
-        ticket, _ = services.create_ticket(kind=TicketKind.QUESTION, body="x", requester_email=f"k{number}@example.vn",
+        ticket, _ = services.create_ticket(kind="question", body="x", requester_email=f"k{number}@example.vn",
                                            customer_id=None, locale="vi", now=filed)
         ticket.status = statuses[number % 3]
         made.append(ticket)

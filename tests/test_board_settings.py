@@ -11,10 +11,12 @@ from sqlalchemy import select
 
 from portal.audit.models import AuditRecord
 from portal.db import db
-from portal.enums import Department, TicketKind
+from portal.enums import Department
+from portal.settings.models import DayOff, Setting
 from portal.tickets import due, services
-from portal.tickets.models import DayOff, Setting, Ticket
-from portal.tickets.settings import get_setting
+from portal.tickets.kinds import all_kinds
+from portal.tickets.models import Ticket
+from portal.tickets.settings import queue_setting
 from tests.factories import make_staff
 from tests.helpers import csrf_token, sign_in_staff
 
@@ -32,23 +34,23 @@ def admin_client(app, clock):
 
 def settings_data(client, **overrides) -> dict:
     """The settings form as the page fills it in from the current settings, with ``overrides``."""
-    routing, clocks, assignment = get_setting("routing"), get_setting("clocks"), get_setting("assignment")
+    routing, clocks, assignment = queue_setting("routing"), queue_setting("clocks"), queue_setting("assignment")
     data = {"csrf_token": csrf_token(client, "/board/settings"),
             "acknowledge_working_days": str(clocks["acknowledge_working_days"])}
     if clocks["fulfil_in_working_days"]:
         data["fulfil_in_working_days"] = "y"
-    for kind in TicketKind:
-        data[f"department_{kind.value}"] = routing[kind.value]["department"]
-        data[f"priority_{kind.value}"] = routing[kind.value]["priority"]
-        data[f"fulfil_{kind.value}"] = str(clocks["fulfil_days"][kind.value])
-        data[f"extension_{kind.value}"] = str(clocks["extension_days"][kind.value])
+    for kind in all_kinds():
+        data[f"department_{kind}"] = routing[kind]["department"]
+        data[f"priority_{kind}"] = routing[kind]["priority"]
+        data[f"fulfil_{kind}"] = str(clocks["fulfil_days"][kind])
+        data[f"extension_{kind}"] = str(clocks["extension_days"][kind])
     for department in Department:
         data[f"assignment_{department.value}"] = assignment[department.value]
     data.update(overrides)
     return data
 
 
-def file_question(now, email="hoi@example.vn", kind=TicketKind.QUESTION) -> Ticket:
+def file_question(now, email="hoi@example.vn", kind="question") -> Ticket:
     ticket, _ = services.create_ticket(kind=kind, body="Câu hỏi", requester_email=email, customer_id=None,
                                        locale="vi", now=now)
     db.session.commit()
@@ -87,7 +89,7 @@ def test_changes_apply_to_new_requests_only_and_are_audited(app, admin_client, c
     assert after.due_at == due.fulfil_due(clock.now(), 7)
     db.session.refresh(before)
     assert (before.department, before.priority, before.due_at) == ("care", "normal", old_due)
-    assert get_setting("clocks")["extension_days"]["question"] == 5
+    assert queue_setting("clocks")["extension_days"]["question"] == 5
     actions = {(r.action, r.target) for r in db.session.scalars(select(AuditRecord))
                if r.action == "settings.changed"}
     assert actions == {("settings.changed", "setting:routing"), ("settings.changed", "setting:clocks"),
@@ -117,7 +119,7 @@ def test_settings_beyond_the_law_or_unknown_are_refused(admin_client, field, val
 def test_fulfilment_in_working_days(app, admin_client, clock):
     assert admin_client.post("/board/settings", data=settings_data(
         admin_client, fulfil_in_working_days="y")).status_code == 303
-    assert get_setting("clocks")["fulfil_in_working_days"] is True
+    assert queue_setting("clocks")["fulfil_in_working_days"] is True
     ticket = file_question(clock.now())
     assert ticket.due_at == due.fulfil_due(clock.now(), 10, in_working_days=True)
 
@@ -140,7 +142,7 @@ def test_days_off_are_added_and_removed_and_move_new_deadlines(app, admin_client
     assert admin_client.post("/board/settings/days-off/2026-11-26/remove",
                              data={"csrf_token": token}).status_code == 303
     assert db.session.scalars(select(DayOff)).all() == []
-    later = file_question(clock.now(), email="later@example.vn", kind=TicketKind.ACCESS)
+    later = file_question(clock.now(), email="later@example.vn", kind="access")
     assert later.acknowledge_due_at.astimezone(VN).date() == date(2026, 11, 27)
     db.session.refresh(ticket)
     assert ticket.acknowledge_due_at.astimezone(VN).date() == date(2026, 11, 30)

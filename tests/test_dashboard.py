@@ -8,16 +8,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from portal.db import db
-from portal.enums import TicketKind
-from portal.tickets import dashboard, services
-from portal.tickets.settings import save_setting
+from portal.tickets import services
+from portal.tickets.board import figures as board_figures
+from portal.tickets.settings import save_queue_setting
 from tests.factories import make_staff
 from tests.helpers import counted_statements, sign_in_staff
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=timezone.utc)  # noon in Ho Chi Minh City
 
 
-def filed(kind=TicketKind.QUESTION, *, days_ago: float, status="new", answered_after=None, resolved_after=None,
+def filed(kind="question", *, days_ago: float, status="new", answered_after=None, resolved_after=None,
           department=None, email=None):
     created = NOW - timedelta(days=days_ago)
     ticket, _ = services.create_ticket(kind=kind, body="x", requester_email=email or f"{days_ago}-{kind}@example.vn",
@@ -36,21 +36,21 @@ def filed(kind=TicketKind.QUESTION, *, days_ago: float, status="new", answered_a
 def known(app, clock):
     """Seven requests whose figures are worked out by hand below."""
     clock.current = NOW
-    save_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None, NOW)
+    save_queue_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None, NOW)
     filed(days_ago=10, status="resolved", answered_after=timedelta(hours=2), resolved_after=timedelta(days=3))
-    filed(TicketKind.ACCESS, days_ago=5, status="resolved", answered_after=timedelta(hours=4),
+    filed("access", days_ago=5, status="resolved", answered_after=timedelta(hours=4),
           resolved_after=timedelta(days=1))
-    filed(TicketKind.RESTRICTION, days_ago=3, status="open", answered_after=timedelta(hours=10))
-    filed(TicketKind.OTHER, days_ago=1, status="new")
-    filed(TicketKind.LEAK_COMPLAINT, days_ago=25, status="new")  # board; past both clocks
-    filed(TicketKind.CONSENT_WITHDRAWAL, days_ago=2, status="waiting", answered_after=timedelta(hours=1))  # sales
+    filed("restriction", days_ago=3, status="open", answered_after=timedelta(hours=10))
+    filed("other", days_ago=1, status="new")
+    filed("leak_complaint", days_ago=25, status="new")  # board; past both clocks
+    filed("consent_withdrawal", days_ago=2, status="waiting", answered_after=timedelta(hours=1))  # sales
     # Outside the 30-day window: counts as open and overdue, but not in the medians.
-    filed(TicketKind.ERASURE, days_ago=45, status="open", answered_after=timedelta(hours=100))
+    filed("erasure", days_ago=45, status="open", answered_after=timedelta(hours=100))
     db.session.commit()
 
 
 def test_figures_for_a_known_dataset(app, known):
-    figures = dashboard.figures(NOW)
+    figures = board_figures.figures(NOW)
     assert figures.open_counts == {("care", "open"): 2, ("care", "new"): 1, ("board", "new"): 1,
                                    ("sales", "waiting"): 1}
     assert figures.open_total == 5

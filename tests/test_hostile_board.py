@@ -18,14 +18,16 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from portal.account.models import ContactPoint, Customer
-from portal.audit.models import AuditRecord
+from portal.audit.models import AuditRecord, CustomerDataView
 from portal.db import db
-from portal.enums import Channel, TicketKind
+from portal.enums import Channel
 from portal.extensions import limiter
 from portal.outbox.models import OutboxMessage
+from portal.settings.models import DayOff, Setting
 from portal.staff.models import StaffMember
-from portal.tickets.board_queries import encode_cursor
-from portal.tickets.models import CustomerDataView, DayOff, Setting, Ticket, TicketEntry
+from portal.tickets.board.queries import encode_cursor
+from portal.tickets.board.settings_page import current_settings, form_data
+from portal.tickets.models import Ticket, TicketEntry
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import (
     STAFF_PASSWORD,
@@ -374,7 +376,7 @@ def test_submission_key_of_another_customers_ticket_reveals_nothing(app, world):
 
 def test_customer_reply_with_a_key_from_another_ticket_is_not_silently_dropped(app, world):
     client = customer_client(app, "a@example.vn")
-    second = new_ticket(TicketKind.ACCESS, customer=world["customers"]["a"], email="a@example.vn", body="Thứ hai")
+    second = new_ticket("access", customer=world["customers"]["a"], email="a@example.vn", body="Thứ hai")
     reference = second.reference
     token = token_of(client, f"/requests/{reference}")
     entries = state()["entries"]
@@ -710,9 +712,7 @@ def test_reply_key_from_another_ticket_is_not_reported_as_saved(app, world, care
 
 
 def settings_data(app) -> dict:
-    from portal.tickets.board_settings_views import _current, _form_data
-
-    data = {name: str(value) for name, value in _form_data(_current()).items()
+    data = {name: str(value) for name, value in form_data(current_settings()).items()
             if name != "fulfil_in_working_days"}
     return data
 
@@ -845,7 +845,7 @@ def test_every_post_route_refuses_a_missing_or_foreign_csrf_token(scene):
     stranger = app.test_client()
     foreign = token_of(stranger, "/staff/sign-in")
     values = {"reference": world["refs"]["a"], "member_id": team["care2"].id, "day": day.isoformat(),
-              "token": "x" * 43}
+              "token": "x" * 43, "code": "question"}
     before = state()
     checked = []
     for rule in app.url_map.iter_rules():

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
+from portal.auth.services import find_link
 from portal.db import db
+from portal.hashing import sha256
+from portal.staff.services import find_password_link
 from tests.helpers import make_test_app, separate_database
 
 
@@ -31,10 +35,48 @@ def test_migrations_match_models(tmp_path):
                 differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
             assert differences == []
             tables = set(inspect(db.engine).get_table_names())
-            assert {"customers", "contact_points", "orders", "consents", "data_changes", "sign_in_links",
+            assert {"customers", "contact_points", "orders", "consents", "data_changes", "email_links",
                     "customer_sessions", "audit_log", "outbox_messages", "outbox_attempts"} <= tables
             downgrade(revision="base")
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+            db.engine.dispose()
+
+
+def test_links_of_the_two_old_tables_still_work_after_they_become_one(tmp_path, clock):
+    """Migration 0005 copies sign-in and staff password links into ``email_links``: a link e-mailed
+    just before the upgrade opens the same page after it, and its token is still only a hash."""
+    with empty_database(tmp_path) as url:
+        app = make_test_app(tmp_path, DATABASE_URL=url)
+        with app.app_context():
+            upgrade(revision="0004")
+            now = clock.now().replace(tzinfo=None)
+            later = now + timedelta(minutes=10)
+            with db.engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO staff_members (id, email, full_name, role, is_active, failed_sign_in_count, "
+                    "created_at) VALUES (7, 'lan@khoingo.net', 'Lan', 'care', :yes, 0, :now)"),
+                    {"yes": True, "now": now})
+                connection.execute(text(
+                    "INSERT INTO sign_in_links (id, token_hash, code_hash, nonce_hash, address_key, email, "
+                    "created_at, expires_at, wrong_code_count) VALUES (3, :token, 'c', 'n', 'k', 'x@example.vn', "
+                    ":now, :later, 1)"), {"token": sha256("customer-token"), "now": now, "later": later})
+                connection.execute(text(
+                    "INSERT INTO staff_password_links (id, staff_id, token_hash, purpose, created_at, expires_at) "
+                    "VALUES (1, 7, :token, 'reset', :now, :later)"), {"token": sha256("staff-token"), "now": now,
+                                                                       "later": later})
+            upgrade()
+            customer_link = find_link("customer-token")
+            staff_link = find_password_link("staff-token")
+            assert (customer_link.id, customer_link.wrong_code_count) == (3, 1)
+            assert customer_link.is_usable(clock.now())
+            assert (staff_link.id, staff_link.purpose, staff_link.staff_id) == (4, "staff_reset", 7)
+            assert staff_link.email == "lan@khoingo.net"
+            assert staff_link.expires_at == clock.now() + timedelta(minutes=10)
+            db.session.remove()
+            downgrade(revision="0004")
+            with db.engine.connect() as connection:
+                assert connection.execute(text("SELECT purpose FROM staff_password_links")).scalars().all() == ["reset"]
+                assert connection.execute(text("SELECT id FROM sign_in_links")).scalars().all() == [3]
             db.engine.dispose()
 
 

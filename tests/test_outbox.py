@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from portal.audit.models import AuditRecord
-from portal.auth.models import SignInLink
 from portal.db import db
+from portal.email_links import EmailLink
 from portal.outbox.delivery import deliver_due
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
 from portal.outbox.services import queue_email
@@ -108,7 +108,7 @@ def test_requesting_a_sign_in_link_commits_exactly_one_pending_message(client, c
     response = request_link(client, "An.Nguyen@Example.vn")
 
     assert response.status_code == 303
-    assert committed_count(OutboxMessage) == 1 and committed_count(SignInLink) == 1
+    assert committed_count(OutboxMessage) == 1 and committed_count(EmailLink) == 1
     [message] = outbox()
     assert message.status == "pending" and message.attempt_count == 0
     assert message.recipient == ADDRESS and message.purpose == "sign_in_link"
@@ -127,10 +127,10 @@ def test_a_rolled_back_request_leaves_no_message(client, customer, monkeypatch):
         request_link(client, ADDRESS)
 
     # The e-mail row had been flushed in the request's transaction, but never committed ...
-    assert committed_count(OutboxMessage) == 0 and committed_count(SignInLink) == 0
+    assert committed_count(OutboxMessage) == 0 and committed_count(EmailLink) == 0
     db.session.remove()  # ... and the end of the request rolls that transaction back.
     assert outbox() == []
-    assert db.session.scalars(select(SignInLink)).all() == []
+    assert db.session.scalars(select(EmailLink)).all() == []
 
 
 def test_a_rolled_back_service_call_leaves_no_message(app, customer, clock):

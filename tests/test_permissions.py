@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.access import PERMISSIONS, can
 from portal.enums import Role
+from portal.permissions import PERMISSIONS, can
 from tests.factories import make_staff
 from tests.helpers import sign_in, sign_in_staff
 

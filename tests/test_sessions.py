@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from portal.auth.models import CustomerSession, SignInLink
+from portal.auth.models import CustomerSession
 from portal.db import db
+from portal.email_links import EmailLink
 from tests.factories import make_customer
 from tests.helpers import english, link_and_code, outbox, sign_in
 from tests.helpers import page_text as text
@@ -92,7 +93,7 @@ def test_used_link_no_longer_works_after_sign_out(app, browser, customer):
     assert_sent_to_sign_in(phone.get("/my-data"))
     assert len(sessions()) == 1
     db.session.expire_all()
-    assert db.session.scalars(select(SignInLink)).one().wrong_code_count == 0
+    assert db.session.scalars(select(EmailLink)).one().wrong_code_count == 0
 
 
 def test_sign_out_without_csrf_token_changes_nothing(browser, customer):

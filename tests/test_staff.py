@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditRecord
-from portal.auth.services import keyed_hash, sha256
 from portal.db import db
-from portal.hashing import verify_password
+from portal.email_links import EmailLink
+from portal.hashing import keyed_hash, sha256, verify_password
 from portal.staff import services, signin
-from portal.staff.models import StaffMember, StaffPasswordLink, StaffRecoveryCode, StaffSession
+from portal.staff.models import StaffMember, StaffRecoveryCode, StaffSession
 from portal.staff.passwords import password_problems
 from tests.factories import make_staff
 from tests.helpers import STAFF_PASSWORD, csrf_token, outbox, sign_in_staff, staff_totp_code
@@ -471,9 +471,9 @@ def test_invitation_link_sets_the_password_once(app, admin, admin_client, clock)
     assert message.purpose == "staff_invite" and "Phạm Minh Châu" in message.body_text
     path = mailed_link("chau.pham@khoingo.net")
     token = path.rsplit("/", 1)[1]
-    link = db.session.scalars(select(StaffPasswordLink)).one()
+    link = db.session.scalars(select(EmailLink)).one()
     assert len(token) >= 22 and link.token_hash == sha256(token) and token not in message.subject
-    assert link.purpose == "invite" and link.expires_at == clock.now() + timedelta(hours=72)
+    assert link.purpose == "staff_invite" and link.expires_at == clock.now() + timedelta(hours=72)
     assert link.created_by_id == admin.id
     assert [r.action for r in db.session.scalars(select(AuditRecord).where(
         AuditRecord.target == f"staff:{member.id}").order_by(AuditRecord.id))] == \
@@ -781,7 +781,6 @@ def test_only_admins_reset_authenticators(app, clock):
 def test_staff_language_choice_is_saved_and_used_for_their_email(app, clock):
     from datetime import timedelta
 
-    from portal.enums import TicketKind
     from portal.tickets import services as tickets
 
     member = make_staff("board", email="giamdoc@khoingo.net")
@@ -797,7 +796,7 @@ def test_staff_language_choice_is_saved_and_used_for_their_email(app, clock):
     clock.advance(seconds=31)  # the next TOTP step: a code is never accepted twice
     sign_in_staff(fresh_browser, member, clock=clock)
     assert '<html lang="en">' in fresh_browser.get("/staff/").get_data(as_text=True)
-    ticket, _ = tickets.create_ticket(kind=TicketKind.LEAK_COMPLAINT, body="lộ dữ liệu", requester_email="a@example.vn",
+    ticket, _ = tickets.create_ticket(kind="leak_complaint", body="lộ dữ liệu", requester_email="a@example.vn",
                                       customer_id=None, locale="vi", now=clock.now())
     db.session.commit()
     tickets.escalate_overdue(ticket.due_at + timedelta(minutes=1))

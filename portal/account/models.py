@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal.db import EnumText, UTCDateTime, db, utcnow
 from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose
 
 # Which kinds each channel admits: addresses are home/office, phones mobile/home/office,
@@ -35,7 +35,7 @@ class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[DataSource] = mapped_column(EnumText(DataSource, 20))
     preferred_locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -47,8 +47,8 @@ class Customer(db.Model):
         back_populates="customer", order_by="DataChange.changed_at.desc()")
 
     @property
-    def source_enum(self) -> DataSource:
-        return DataSource(self.source)
+    def audit_name(self) -> str:
+        return f"customer:{self.id}"
 
 
 class ContactPoint(db.Model):
@@ -64,27 +64,15 @@ class ContactPoint(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))
-    kind: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
+    kind: Mapped[ContactKind] = mapped_column(EnumText(ContactKind, 10))
     value: Mapped[str] = mapped_column(String(400))
     # The form used for look-ups: a lower-cased e-mail address, a phone number in E.164.
     value_normalized: Mapped[str] = mapped_column(String(400))
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[DataSource] = mapped_column(EnumText(DataSource, 20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="contact_points")
-
-    @property
-    def channel_enum(self) -> Channel:
-        return Channel(self.channel)
-
-    @property
-    def kind_enum(self) -> ContactKind:
-        return ContactKind(self.kind)
-
-    @property
-    def source_enum(self) -> DataSource:
-        return DataSource(self.source)
 
 
 class Order(db.Model):
@@ -112,22 +100,14 @@ class Consent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    purpose: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[Purpose] = mapped_column(EnumText(Purpose, 20))
     is_granted: Mapped[bool]
-    method: Mapped[str] = mapped_column(String(20))
+    method: Mapped[ConsentMethod] = mapped_column(EnumText(ConsentMethod, 20))
     evidence: Mapped[str] = mapped_column(String(400), default="")
     given_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     customer: Mapped[Customer] = relationship(back_populates="consents")
-
-    @property
-    def purpose_enum(self) -> Purpose:
-        return Purpose(self.purpose)
-
-    @property
-    def method_enum(self) -> ConsentMethod:
-        return ConsentMethod(self.method)
 
 
 # What DataChange.field names, for people: "<field>" or "<field>:<kind>" (e.g. "phone:mobile").
@@ -151,17 +131,13 @@ class DataChange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_kind: Mapped[ActorKind] = mapped_column(EnumText(ActorKind, 10))
     actor_name: Mapped[str] = mapped_column(String(200), default="")
     field: Mapped[str] = mapped_column(String(100))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(back_populates="changes")
-
-    @property
-    def actor_kind_enum(self) -> ActorKind:
-        return ActorKind(self.actor_kind)
 
     @property
     def field_title(self) -> str:

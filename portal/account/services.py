@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.account.models import Customer
+from portal.audit.models import CustomerDataView
 from portal.db import db
 
 
@@ -22,8 +23,6 @@ def load_customer_data(customer_id: int) -> Customer | None:
 
 def staff_views_of(customer_id: int, limit: int = 100):
     """Who among the staff opened this customer's data, newest first (shown on My data)."""
-    from portal.tickets.models import CustomerDataView
-
     statement = (
         select(CustomerDataView)
         .where(CustomerDataView.customer_id == customer_id)

@@ -13,8 +13,8 @@ bp = Blueprint("account", __name__)
 def my_data():
     """Show everything the company holds about the signed-in customer."""
     customer, views = None, []
-    if current_user.session_row.customer_id is not None:
-        customer = load_customer_data(current_user.session_row.customer_id)
+    if current_user.customer_id is not None:
+        customer = load_customer_data(current_user.customer_id)
         views = staff_views_of(customer.id)
     return render_template("account/my_data.html", customer=customer, email=current_user.email,
                            channels=list(Channel), views=views)

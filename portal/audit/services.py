@@ -9,13 +9,24 @@ from portal.audit.models import AuditRecord
 from portal.db import db
 
 
-def record(actor: str, action: str, target: str = "", **data) -> AuditRecord:
+def audit_name(party) -> str:
+    """The one way a party is written in the log: "staff:3", "customer:12", "anonymous", "system",
+    "cli" ... Anything with an ``audit_name`` (a member, a customer, a signed-in principal, a ticket)
+    names itself; a string is taken as it is; nobody (None) is the system."""
+    if party is None:
+        return "system"
+    if isinstance(party, str):
+        return party
+    return party.audit_name
+
+
+def record(actor, action: str, target="", **data) -> AuditRecord:
     """Add an audit record to the current transaction (the caller commits)."""
     entry = AuditRecord(
         occurred_at=clock.now(),
-        actor=actor,
+        actor=audit_name(actor),
         action=action,
-        target=target,
+        target=audit_name(target) if target else "",
         data=data,
         client_address=request.remote_addr if has_request_context() else None,
     )

@@ -2,7 +2,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
-from portal.auth.services import InvalidAddress, normalize_code, normalize_email
+from portal.auth.services import normalize_code
+from portal.contact_values import InvalidAddress, normalize_email
 from portal.forms import PortalForm
 
 
@@ -36,8 +37,3 @@ class CodeForm(PortalForm):
 
 class SignOutForm(PortalForm):
     pass
-
-
-class LanguageForm(PortalForm):
-    locale = HiddenField()
-    next = HiddenField()

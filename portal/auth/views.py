@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from limits import parse_many
 
 from portal import clock
-from portal.access import load_principal
+from portal.access import load_principal, restart_browser_session
 from portal.auth import services
 from portal.auth.forms import CodeForm, ContinueForm, SignInForm, SignOutForm
 from portal.db import db
 from portal.extensions import limiter
+from portal.hashing import keyed_hash
 from portal.security import safe_next_path
-from portal.staff.services import end_staff_session
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +34,7 @@ def _client_attempt_limit() -> str:
 
 def _address_allows_another_link(address: str) -> bool:
     """Count a link against the per-address limit (3 an hour), in the rate-limit storage."""
-    key = services.keyed_hash(address)
+    key = keyed_hash(address)
     allowed = True
     for item in parse_many(current_app.config["SIGN_IN_LINKS_PER_ADDRESS"]):
         allowed = limiter.limiter.hit(item, "sign-in-address", key) and allowed
@@ -145,19 +145,11 @@ def enter_code():
     return _link_unusable(too_many_codes=result is services.CodeResult.LOCKED)
 
 
-def _fresh_session() -> None:
-    """Drop everything in the browser's session (CSRF token included) except the chosen language."""
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-
-
 def _signed_in(link):
     """Start a fresh session (new cookie, new server-side row) for the customer of ``link``."""
     key = services.start_session(link, clock.now())
     db.session.commit()
-    _fresh_session()
+    restart_browser_session()
     login_user(load_principal(f"c:{key}"))
     response = redirect(link.next_path or url_for("account.my_data"), 303)
     _clear_sign_in_cookies(response)
@@ -169,12 +161,9 @@ def sign_out():
     """End the session on the server as well as in the browser."""
     form = SignOutForm()
     if form.validate_on_submit() and current_user.is_authenticated:
-        if current_user.is_staff:  # staff have their own sign-out, but this one must end their session too
-            end_staff_session(current_user.session_row, clock.now(), "signed_out")
-        else:
-            services.end_session(current_user.session_row, clock.now(), "signed_out")
+        current_user.end_session(clock.now(), "signed_out")  # a staff member's session too
         db.session.commit()
     logout_user()
-    _fresh_session()
+    restart_browser_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"), 303)

@@ -4,9 +4,9 @@ from flask import Blueprint, redirect, render_template, session, url_for
 from flask_login import current_user
 
 from portal.audit.services import record
-from portal.auth.forms import LanguageForm
 from portal.db import db
 from portal.i18n import LOCALES
+from portal.main.forms import LanguageForm
 from portal.security import safe_next_path
 
 bp = Blueprint("main", __name__)
@@ -28,7 +28,7 @@ def set_language():
         session["locale"] = form.locale.data
         owner = getattr(current_user, "locale_owner", None)
         if owner is not None and owner.preferred_locale != form.locale.data:
-            record(current_user.actor, "locale_changed", current_user.actor, old=owner.preferred_locale,
+            record(current_user, "locale_changed", current_user, old=owner.preferred_locale,
                    new=form.locale.data)
             owner.preferred_locale = form.locale.data
             db.session.commit()

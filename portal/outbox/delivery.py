@@ -40,7 +40,7 @@ def retry_delay(attempt_count: int, config) -> timedelta:
 def _claim_next_due(now: datetime) -> OutboxMessage | None:
     statement = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -59,7 +59,7 @@ def _record_outcome(message: OutboxMessage, now: datetime, error: str | None, co
     db.session.add(DeliveryAttempt(message=message, attempted_at=now, succeeded=error is None,
                                    error=error, worker=worker_name()))
     if error is None:
-        message.status = OutboxStatus.SENT.value
+        message.status = OutboxStatus.SENT
         message.sent_at = now
         message.transport = config["MAIL_TRANSPORT"]
         _forget_secrets(message, config)
@@ -69,7 +69,7 @@ def _record_outcome(message: OutboxMessage, now: datetime, error: str | None, co
     if message.useless_after is not None:
         give_up_at = min(give_up_at, message.useless_after)
     if now >= give_up_at:
-        message.status = OutboxStatus.FAILED.value
+        message.status = OutboxStatus.FAILED
         message.failed_at = now
         _forget_secrets(message, config)
         record("system", "mail.failed", f"outbox:{message.id}", error=error,
@@ -121,7 +121,7 @@ def deliver_due(now: datetime, limit: int = 100) -> int:
 
 def resend(message: OutboxMessage, now: datetime, actor: str) -> None:
     """Put a failed message back in the queue, keeping its Message-ID and history."""
-    message.status = OutboxStatus.PENDING.value
+    message.status = OutboxStatus.PENDING
     message.queued_at = now
     message.next_attempt_at = now
     message.failed_at = None

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal.db import EnumText, UTCDateTime, db, utcnow
 
 
 class OutboxStatus(enum.StrEnum):
@@ -32,7 +32,7 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str] = mapped_column(Text)
     locale: Mapped[str] = mapped_column(String(5))
     purpose: Mapped[str] = mapped_column(String(40))  # e.g. "sign_in_link", for people reading the queue
-    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING.value)
+    status: Mapped[OutboxStatus] = mapped_column(EnumText(OutboxStatus, 10), default=OutboxStatus.PENDING)
     attempt_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When delivery (re)started; the give-up time counts from here.

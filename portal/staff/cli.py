@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from portal import clock
-from portal.auth.services import InvalidAddress, normalize_email
+from portal.contact_values import InvalidAddress, normalize_email
 from portal.db import db
 from portal.enums import Role
 from portal.staff import services
@@ -22,7 +22,7 @@ def staff_group() -> None:
 @staff_group.command("create")
 @click.option("--email", required=True, help="Work e-mail address (the sign-in name).")
 @click.option("--name", "full_name", required=True, help="Full name, as colleagues see it.")
-@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--role", type=click.Choice([str(role) for role in Role]), required=True)
 @with_appcontext
 def create_command(email: str, full_name: str, role: str) -> None:
     """Create a staff member with a password typed here (twice, hidden).

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from portal.auth.services import InvalidAddress, normalize_email
+from portal.contact_values import InvalidAddress, normalize_email
 from portal.enums import Role
 from portal.forms import PortalForm, no_control_characters
 from portal.staff.passwords import password_problems
@@ -12,7 +12,7 @@ NO_SPELLING = {"autocapitalize": "none", "spellcheck": "false"}
 
 
 def _role_choices():
-    return [(role.value, role.title) for role in Role]
+    return [(role, role.title) for role in Role]
 
 
 class SignInForm(PortalForm):

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal import permissions
+from portal.db import EnumText, UTCDateTime, db, utcnow
 from portal.enums import Role
 
 
@@ -20,7 +21,7 @@ class StaffMember(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
     full_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(10))
+    role: Mapped[Role] = mapped_column(EnumText(Role, 10))
     is_active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2; None until the member sets one
     totp_secret: Mapped[str | None] = mapped_column(String(64))
@@ -35,8 +36,12 @@ class StaffMember(db.Model):
     preferred_locale: Mapped[str | None] = mapped_column(String(5))  # pages and e-mails; None: Vietnamese
 
     @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
+    def audit_name(self) -> str:
+        return f"staff:{self.id}"
+
+    def can(self, action: str) -> bool:
+        """Whether this member's role may do ``action`` (the table in :mod:`portal.permissions`)."""
+        return permissions.can(self.role, action)
 
 
 class StaffRecoveryCode(db.Model):
@@ -49,24 +54,6 @@ class StaffRecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class StaffPasswordLink(db.Model):
-    """An e-mailed link with which a member sets (invitation) or resets their own password."""
-
-    __tablename__ = "staff_password_links"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    purpose: Mapped[str] = mapped_column(String(10))  # invite | reset
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    staff: Mapped[StaffMember] = relationship(foreign_keys=[staff_id])
 
 
 class StaffSession(db.Model):

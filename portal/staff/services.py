@@ -11,30 +11,29 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from portal import email_links
+from portal.access import timeout_reason
 from portal.audit.services import record
-from portal.auth.services import sha256, timeout_reason
 from portal.db import db
+from portal.email_links import EmailLink
 from portal.enums import Role
-from portal.hashing import hash_password
+from portal.hashing import hash_password, keyed_hash, sha256
 from portal.i18n import DEFAULT_LOCALE
 from portal.outbox.services import queue_email
-from portal.staff.models import StaffMember, StaffPasswordLink, StaffRecoveryCode, StaffSession
-from portal.tickets.services import release_tickets_outside_role
+from portal.staff.models import StaffMember, StaffRecoveryCode, StaffSession
+from portal.staff.signals import role_changed
 
 LINK_HOURS = {"invite": 72, "reset": 24}
-MAX_TOKEN_LENGTH = 100
+LINK_PURPOSES = ("staff_invite", "staff_reset")
 
 
 class LastAdministrator(ValueError):
     """The change would leave no active administrator to manage staff accounts."""
 
 
-def actor_of(member: StaffMember | None) -> str:
-    return f"staff:{member.id}" if member is not None else "cli"
-
-
-def target_of(member: StaffMember) -> str:
-    return f"staff:{member.id}"
+def actor_of(member: StaffMember | None):
+    """Who made a change to staff accounts: a member, or the command line."""
+    return member if member is not None else "cli"
 
 
 def find_member(email: str) -> StaffMember | None:
@@ -50,12 +49,12 @@ def list_members() -> list[StaffMember]:
 def create_member(email: str, full_name: str, role: Role, actor: StaffMember | None, now: datetime,
                   password: str | None = None) -> StaffMember:
     """Add a member; without a password they set one through an invitation link."""
-    member = StaffMember(email=email, full_name=full_name.strip(), role=role.value, is_active=True,
+    member = StaffMember(email=email, full_name=full_name.strip(), role=role, is_active=True,
                          password_hash=hash_password(password) if password else None,
                          failed_sign_in_count=0, created_at=now)
     db.session.add(member)
     db.session.flush()
-    record(actor_of(actor), "staff.created", target_of(member), email=email, role=role.value,
+    record(actor_of(actor), "staff.created", member, email=email, role=role,
            via="cli" if actor is None else "admin")
     return member
 
@@ -68,25 +67,28 @@ def invite_member(email: str, full_name: str, role: Role, actor: StaffMember, no
 
 def _active_admin_count() -> int:
     return db.session.scalar(select(func.count()).select_from(StaffMember).where(
-        StaffMember.role == Role.ADMIN.value, StaffMember.is_active.is_(True)))
+        StaffMember.role == Role.ADMIN, StaffMember.is_active.is_(True)))
 
 
 def _check_admin_remains(member: StaffMember) -> None:
-    if member.role == Role.ADMIN.value and member.is_active and _active_admin_count() <= 1:
+    if member.role is Role.ADMIN and member.is_active and _active_admin_count() <= 1:
         raise LastAdministrator(member.email)
 
 
 def change_role(member: StaffMember, role: Role, actor: StaffMember, now: datetime) -> bool:
-    """Give ``member`` another role; it applies from their next request. False if unchanged."""
-    if member.role == role.value:
+    """Give ``member`` another role; it applies from their next request. False if unchanged.
+
+    Whatever depends on the role (the tickets assigned to the member) hears of it through
+    :data:`portal.staff.signals.role_changed`, in the same transaction."""
+    if member.role is role:
         return False
     if role is not Role.ADMIN:
         _check_admin_remains(member)
     old = member.role
-    member.role = role.value
+    member.role = role
     db.session.flush()
-    record(actor_of(actor), "staff.role_changed", target_of(member), old=old, new=role.value)
-    release_tickets_outside_role(member, actor, now)
+    record(actor_of(actor), "staff.role_changed", member, old=old, new=role)
+    role_changed.send(member, actor=actor, old=old, now=now)
     return True
 
 
@@ -101,7 +103,7 @@ def deactivate(member: StaffMember, actor: StaffMember, now: datetime) -> None:
     for row in live_sessions(member):
         end_staff_session(row, now, "deactivated")
     db.session.flush()
-    record(actor_of(actor), "staff.deactivated", target_of(member))
+    record(actor_of(actor), "staff.deactivated", member)
 
 
 def reactivate(member: StaffMember, actor: StaffMember, now: datetime) -> None:
@@ -110,7 +112,7 @@ def reactivate(member: StaffMember, actor: StaffMember, now: datetime) -> None:
     member.is_active = True
     member.deactivated_at = None
     db.session.flush()
-    record(actor_of(actor), "staff.reactivated", target_of(member))
+    record(actor_of(actor), "staff.reactivated", member)
 
 
 def reset_authenticator(member: StaffMember, actor: StaffMember, now: datetime) -> None:
@@ -129,7 +131,7 @@ def reset_authenticator(member: StaffMember, actor: StaffMember, now: datetime) 
     for row in live_sessions(member):
         end_staff_session(row, now, "authenticator_reset")
     db.session.flush()
-    record(actor_of(actor), "staff.authenticator_reset", target_of(member))
+    record(actor_of(actor), "staff.authenticator_reset", member)
 
 
 def start_password_reset(member: StaffMember, actor: StaffMember, now: datetime) -> str:
@@ -146,65 +148,55 @@ def start_password_reset(member: StaffMember, actor: StaffMember, now: datetime)
 
 
 def _void_links(member: StaffMember, now: datetime) -> None:
-    db.session.execute(
-        update(StaffPasswordLink)
-        .where(StaffPasswordLink.staff_id == member.id, StaffPasswordLink.used_at.is_(None),
-               StaffPasswordLink.voided_at.is_(None))
-        .values(voided_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    email_links.void(EmailLink.staff_id == member.id, EmailLink.purpose.in_(LINK_PURPOSES), now=now)
 
 
 def issue_password_link(member: StaffMember, purpose: str, actor: StaffMember | None, now: datetime) -> str:
-    """Void ``member``'s older links, create a new one and queue its e-mail; return the token."""
+    """Void ``member``'s older links, create a new one and queue its e-mail; return the token.
+
+    ``purpose`` is "invite" (a new member's first password) or "reset"."""
     _void_links(member, now)
-    token = secrets.token_urlsafe(32)  # 256 bits; only the hash is stored
     hours = LINK_HOURS[purpose]
-    link = StaffPasswordLink(staff_id=member.id, token_hash=sha256(token), purpose=purpose,
-                             created_by_id=actor.id if actor else None, created_at=now,
-                             expires_at=now + timedelta(hours=hours))
-    db.session.add(link)
+    link, token = email_links.issue(f"staff_{purpose}", email=member.email, address_key=keyed_hash(member.email),
+                                    lifetime=timedelta(hours=hours), now=now, staff_id=member.id,
+                                    created_by_id=actor.id if actor else None)
     # In the member's saved language; a new member has none yet: Vietnamese, the portal's default.
     queue_email(member.email, f"staff_{purpose}", member.preferred_locale or DEFAULT_LOCALE, f"staff_{purpose}",
                 member=member, token=token, hours=hours, useless_after=link.expires_at)
-    db.session.flush()
     action = "staff.invitation_sent" if purpose == "invite" else "staff.password_reset_started"
-    record(actor_of(actor), action, target_of(member), link_id=link.id)
+    record(actor_of(actor), action, member, link_id=link.id)
     return token
 
 
-def find_password_link(token: str | None) -> StaffPasswordLink | None:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    return db.session.scalars(
-        select(StaffPasswordLink).where(StaffPasswordLink.token_hash == sha256(token))).first()
+def find_password_link(token: str | None) -> EmailLink | None:
+    return email_links.find(token, *LINK_PURPOSES)
 
 
-def link_is_usable(link: StaffPasswordLink | None, now: datetime) -> bool:
-    return (link is not None and link.used_at is None and link.voided_at is None and now < link.expires_at
-            and link.staff.is_active)
+def link_member(link: EmailLink) -> StaffMember:
+    return db.session.get(StaffMember, link.staff_id)
 
 
-def set_password_with_link(link: StaffPasswordLink, password: str, now: datetime) -> bool:
+def link_purpose(link: EmailLink) -> str:
+    """ "invite" or "reset". """
+    return link.purpose.removeprefix("staff_")
+
+
+def link_is_usable(link: EmailLink | None, now: datetime) -> bool:
+    return link is not None and link.is_usable(now) and link_member(link).is_active
+
+
+def set_password_with_link(link: EmailLink, password: str, now: datetime) -> bool:
     """Use the link once to set the member's password; False if it was used, voided or expired meanwhile.
 
     The member's other sessions end: whoever had the old password is signed out too."""
-    result = db.session.execute(
-        update(StaffPasswordLink)
-        .where(StaffPasswordLink.id == link.id, StaffPasswordLink.used_at.is_(None),
-               StaffPasswordLink.voided_at.is_(None), StaffPasswordLink.expires_at > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not email_links.use(link, now):
         return False
-    db.session.refresh(link)
-    member = link.staff
+    member = link_member(link)
     member.password_hash = hash_password(password)
     for row in live_sessions(member):
         end_staff_session(row, now, "password_set")
     db.session.flush()
-    record(target_of(member), "staff.password_set", target_of(member), link_id=link.id, purpose=link.purpose)
+    record(member, "staff.password_set", member, link_id=link.id, purpose=link_purpose(link))
     return True
 
 
@@ -226,8 +218,6 @@ def live_sessions(member: StaffMember) -> list[StaffSession]:
 
 def active_staff_session(key: str, now: datetime) -> StaffSession | None:
     """The live session for a cookie key, ending it first if the member was deactivated or it timed out."""
-    if not key or len(key) > MAX_TOKEN_LENGTH:
-        return None
     row = db.session.scalars(select(StaffSession).where(StaffSession.key_hash == sha256(key))).first()
     if row is None or row.ended_at is not None:
         return None

@@ -20,7 +20,7 @@ from portal.audit.services import record
 from portal.db import db
 from portal.hashing import hash_password, keyed_hash, password_needs_rehash, verify_password
 from portal.staff.models import StaffMember, StaffRecoveryCode
-from portal.staff.services import find_member, start_staff_session, target_of
+from portal.staff.services import find_member, start_staff_session
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -75,9 +75,9 @@ def record_failure(member: StaffMember, now: datetime, step: str) -> Outcome:
         .execution_options(synchronize_session=False)
     ).rowcount == 1
     db.session.refresh(member)
-    record("anonymous", "staff.sign_in_failed", target_of(member), step=step)
+    record("anonymous", "staff.sign_in_failed", member, step=step)
     if locked:
-        record("system", "staff.locked", target_of(member), minutes=LOCK_MINUTES,
+        record("system", "staff.locked", member, minutes=LOCK_MINUTES,
                until=member.locked_until.isoformat())
         return Outcome.LOCKED
     return Outcome.WRONG
@@ -172,7 +172,7 @@ def confirm_enrolment(member: StaffMember, raw_code: str, now: datetime) -> list
         return None
     member.totp_enrolled_at = now
     codes = new_recovery_codes(member, now)
-    record(target_of(member), "staff.totp_enrolled", target_of(member))
+    record(member, "staff.totp_enrolled", member)
     return codes
 
 
@@ -213,7 +213,7 @@ def use_recovery_code(member: StaffMember, raw_code: str, now: datetime) -> bool
         .values(used_at=now).execution_options(synchronize_session=False)
     ).rowcount == 1
     if used:
-        record(target_of(member), "staff.recovery_code_used", target_of(member),
+        record(member, "staff.recovery_code_used", member,
                codes_left=recovery_codes_left(member))
     return used
 
@@ -232,5 +232,5 @@ def complete_sign_in(member: StaffMember, now: datetime, method: str) -> str:
     member.locked_until = None
     member.last_sign_in_at = now
     key = start_staff_session(member, now)
-    record(target_of(member), "staff.signed_in", target_of(member), method=method)
+    record(member, "staff.signed_in", member, method=method)
     return key

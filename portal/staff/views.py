@@ -8,23 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal import clock
-from portal.access import load_principal, staff_required
+from portal.access import load_principal, restart_browser_session, staff_required
 from portal.db import db
 from portal.extensions import limiter
 from portal.security import safe_next_path
-from portal.staff import services, signin
+from portal.staff import bp, services, signin
 from portal.staff.forms import CodeForm, EnrolForm, SetPasswordForm, SignInForm
 from portal.staff.models import StaffMember
 from portal.staff.passwords import MIN_LENGTH
 from portal.staff.signin import Outcome
-
-bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 PENDING = "staff_sign_in"  # {"id": member id, "at": when the password was right, "next": path}
 PENDING_SECONDS = 5 * 60
@@ -154,10 +152,7 @@ def _finish_sign_in(member: StaffMember, method: str, now: datetime) -> None:
     """Start a fresh session (new cookie, new server-side row) for ``member``."""
     key = signin.complete_sign_in(member, now, method)
     db.session.commit()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    restart_browser_session()
     login_user(load_principal(f"s:{key}"))
 
 
@@ -165,13 +160,10 @@ def _finish_sign_in(member: StaffMember, method: str, now: datetime) -> None:
 def sign_out():
     """End the session on the server as well as in the browser."""
     if _is_staff():
-        services.end_staff_session(current_user.session_row, clock.now(), "signed_out")
+        current_user.end_session(clock.now(), "signed_out")
         db.session.commit()
     logout_user()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    restart_browser_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for(".sign_in"), 303)
 
@@ -184,7 +176,8 @@ def set_password(token: str):
     link = services.find_password_link(token)
     if not services.link_is_usable(link, now):
         return render_template("staff/link_unusable.html"), 410
-    form = SetPasswordForm(link.staff.email)
+    member = services.link_member(link)
+    form = SetPasswordForm(member.email)
     if form.validate_on_submit():
         if not services.set_password_with_link(link, form.password.data, now):
             return render_template("staff/link_unusable.html"), 410
@@ -192,7 +185,7 @@ def set_password(token: str):
         flash(_("Your password is set. You can sign in now."), "success")
         return redirect(url_for(".sign_in"), 303)
     response = current_app.make_response((
-        render_template("staff/set_password.html", form=form, member=link.staff, purpose=link.purpose,
+        render_template("staff/set_password.html", form=form, member=member, purpose=services.link_purpose(link),
                         min_length=MIN_LENGTH),
         400 if form.errors else 200))
     # The token is in this page's address: "same-origin" lets it travel only back to this site (the
@@ -206,6 +199,3 @@ def set_password(token: str):
 def home():
     """The staff landing page."""
     return render_template("staff/home.html", member=current_user.staff)
-
-
-from portal.staff import admin_views  # noqa: E402,F401  (registers the administrator's pages on bp)

@@ -1,19 +1,21 @@
-"""Tickets, their threads, the log of staff views of customer data, and the queue settings."""
+"""Tickets and their threads."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import permissions
 from portal.account.models import Customer
-from portal.db import UTCDateTime, db, utcnow
-from portal.enums import Department, EntryKind, Priority, TicketKind, TicketStatus
+from portal.db import EnumText, UTCDateTime, db, utcnow
+from portal.enums import Department, EntryKind, Priority, TicketStatus
 from portal.staff.models import StaffMember
+from portal.tickets.kinds import KindColumn, RequestKind
 
-OPEN_STATUSES = (TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.WAITING.value)
-DONE_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.REJECTED.value, TicketStatus.CLOSED.value)
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
+DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.REJECTED, TicketStatus.CLOSED)
 
 
 class Ticket(db.Model):
@@ -21,7 +23,6 @@ class Ticket(db.Model):
 
     __tablename__ = "tickets"
     __table_args__ = (
-        TicketKind.check("kind", "kind_known"),
         TicketStatus.check("status", "status_known"),
         Department.check("department", "department_known"),
         Priority.check("priority", "priority_known"),
@@ -33,10 +34,10 @@ class Ticket(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10), default=TicketStatus.NEW.value)
-    department: Mapped[str] = mapped_column(String(10))
-    priority: Mapped[str] = mapped_column(String(10), default=Priority.NORMAL.value)
+    kind: Mapped[RequestKind] = mapped_column(KindColumn)
+    status: Mapped[TicketStatus] = mapped_column(EnumText(TicketStatus, 10), default=TicketStatus.NEW)
+    department: Mapped[Department] = mapped_column(EnumText(Department, 10))
+    priority: Mapped[Priority] = mapped_column(EnumText(Priority, 10), default=Priority.NORMAL)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     requester_email: Mapped[str] = mapped_column(String(320))  # the verified address that filed it
@@ -67,24 +68,31 @@ class Ticket(db.Model):
         return format_reference(self.created_at.year, self.id)
 
     @property
+    def audit_name(self) -> str:
+        return f"ticket:{self.id}"
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    @property
-    def kind_enum(self) -> TicketKind:
-        return TicketKind(self.kind)
+    # --- who may do what with it (the rules are in portal.permissions) ---------------------------
 
-    @property
-    def status_enum(self) -> TicketStatus:
-        return TicketStatus(self.status)
+    def can_be_seen_by(self, member: StaffMember) -> bool:
+        """Board and administrator see every queue; sales and care their own department's, and the
+        tickets assigned to them."""
+        return (permissions.sees_every_queue(member.role) or permissions.works_department(member.role, self.department)
+                or self.assignee_id == member.id)
 
-    @property
-    def department_enum(self) -> Department:
-        return Department(self.department)
+    def can_be_worked_by(self, member: StaffMember) -> bool:
+        """Reply, note, change status, extend: a member whose role works tickets and who sees this one."""
+        return member.can("ticket.work") and self.can_be_seen_by(member)
 
-    @property
-    def priority_enum(self) -> Priority:
-        return Priority(self.priority)
+    def can_be_taken_by(self, member: StaffMember) -> bool:
+        """Take it (unassigned or not): a member whose role works this ticket's department."""
+        return member.can("ticket.work") and permissions.works_department(member.role, self.department)
+
+    def can_be_assigned_to(self, member: StaffMember) -> bool:
+        return member.is_active and permissions.works_department(member.role, self.department)
 
 
 def format_reference(year: int, ticket_id: int) -> str:
@@ -112,7 +120,7 @@ class TicketEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[EntryKind] = mapped_column(EnumText(EntryKind, 20))
     author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     body: Mapped[str] = mapped_column(Text, default="")
     event: Mapped[str | None] = mapped_column(String(30))  # created, routed, assigned, status, due ...
@@ -123,45 +131,5 @@ class TicketEntry(db.Model):
     author: Mapped[StaffMember | None] = relationship()
 
     @property
-    def kind_enum(self) -> EntryKind:
-        return EntryKind(self.kind)
-
-    @property
     def is_public(self) -> bool:
-        return self.kind != EntryKind.INTERNAL_NOTE.value
-
-
-class CustomerDataView(db.Model):
-    """A staff member opened a customer's data (a ticket page shows it). Customers see these."""
-
-    __tablename__ = "customer_data_views"
-    __table_args__ = (Index("ix_customer_data_views_customer", "customer_id", "viewed_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    staff: Mapped[StaffMember] = relationship()
-    ticket: Mapped[Ticket | None] = relationship()
-
-
-class Setting(db.Model):
-    """An admin-editable setting (routing rules, clocks, assignment modes) stored as JSON."""
-
-    __tablename__ = "settings"
-
-    key: Mapped[str] = mapped_column(String(60), primary_key=True)
-    value: Mapped[dict] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
-
-
-class DayOff(db.Model):
-    """An extra non-working day the company adds to the public holidays (e.g. a bridge day)."""
-
-    __tablename__ = "days_off"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+        return self.kind is not EntryKind.INTERNAL_NOTE

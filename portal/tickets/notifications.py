@@ -47,7 +47,7 @@ def deadline_extended(ticket) -> None:
 
 def ticket_overdue(ticket) -> None:
     """Tell the assignee and every active board member, once per escalation."""
-    board = db.session.scalars(select(StaffMember).where(StaffMember.role == Role.BOARD.value,
+    board = db.session.scalars(select(StaffMember).where(StaffMember.role == Role.BOARD,
                                                          StaffMember.is_active.is_(True)))
     recipients = {member.email: member for member in board}
     if ticket.assignee is not None and ticket.assignee.is_active:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from portal.db import db
-from portal.enums import Department, Priority, TicketKind
+from portal.enums import Department, Priority, Role
 from portal.staff.models import StaffMember
+from portal.tickets.kinds import RequestKind
 from portal.tickets.models import OPEN_STATUSES, Ticket
 
 
@@ -18,8 +19,8 @@ class Route:
     priority: Priority
 
 
-def route_for(kind: TicketKind, routing: dict) -> Route:
-    rule = routing[kind.value]
+def route_for(kind: RequestKind, routing: dict) -> Route:
+    rule = routing[kind]
     return Route(Department(rule["department"]), Priority(rule["priority"]))
 
 
@@ -33,7 +34,7 @@ def least_loaded_member(department: Department) -> StaffMember | None:
     )
     statement = (
         select(StaffMember)
-        .where(StaffMember.role == department.value, StaffMember.is_active.is_(True))
+        .where(StaffMember.role == Role(department), StaffMember.is_active.is_(True))
         .order_by(load, StaffMember.id)
         .limit(1)
     )

@@ -9,19 +9,24 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import phonenumbers
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
+from portal import permissions
 from portal.account.models import ContactPoint
+from portal.audit.models import CustomerDataView
 from portal.audit.services import record
+from portal.contact_values import lookup_forms
 from portal.db import db
-from portal.enums import Channel, Department, EntryKind, Role, TicketKind, TicketStatus
+from portal.enums import Channel, Department, EntryKind, TicketStatus
+from portal.settings.services import extra_days_off
 from portal.staff.models import StaffMember
+from portal.staff.signals import role_changed
 from portal.tickets import due, notifications
-from portal.tickets.models import OPEN_STATUSES, CustomerDataView, Ticket, TicketEntry
+from portal.tickets.kinds import RequestKind, get_kind
+from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry
 from portal.tickets.routing import least_loaded_member, route_for
-from portal.tickets.settings import extra_days_off, get_setting
+from portal.tickets.settings import queue_setting
 
 S = TicketStatus
 ALLOWED_MOVES = {
@@ -54,12 +59,14 @@ def parse_reference(text: str) -> int | None:
     return int(match.group(2))
 
 
-def _actor(staff: StaffMember | None) -> str:
-    return f"staff:{staff.id}" if staff else "system"
+def _requester(ticket_or_customer_id) -> str:
+    """Who the audit log names for something the customer (or a requester we hold no record of) did."""
+    customer_id = getattr(ticket_or_customer_id, "customer_id", ticket_or_customer_id)
+    return f"customer:{customer_id}" if customer_id else "requester"
 
 
 def add_event(ticket: Ticket, event: str, now: datetime, staff: StaffMember | None = None, **data) -> None:
-    ticket.entries.append(TicketEntry(kind=EntryKind.EVENT.value, event=event, data=data, created_at=now,
+    ticket.entries.append(TicketEntry(kind=EntryKind.EVENT, event=event, data=data, created_at=now,
                                       author_staff_id=staff.id if staff else None))
 
 
@@ -67,9 +74,9 @@ def _touch(ticket: Ticket, now: datetime) -> None:
     ticket.updated_at = now
 
 
-def find_open_duplicate(requester_email: str, customer_id: int | None, kind: TicketKind) -> Ticket | None:
+def find_open_duplicate(requester_email: str, customer_id: int | None, kind: RequestKind) -> Ticket | None:
     owner = Ticket.customer_id == customer_id if customer_id else Ticket.requester_email == requester_email
-    statement = (select(Ticket).where(owner, Ticket.kind == kind.value, Ticket.status.in_(OPEN_STATUSES))
+    statement = (select(Ticket).where(owner, Ticket.kind == kind, Ticket.status.in_(OPEN_STATUSES))
                  .order_by(Ticket.id).limit(1))
     return db.session.scalars(statement).first()
 
@@ -88,15 +95,16 @@ def _existing_submission(submission_key: str | None, belongs) -> TicketEntry | N
     return entry
 
 
-def create_ticket(*, kind: TicketKind, body: str, requester_email: str, customer_id: int | None, locale: str,
-                  now: datetime, submission_key: str | None = None) -> tuple[Ticket, bool]:
-    """File a request; return (ticket, created).
+def create_ticket(*, kind, body: str, requester_email: str, customer_id: int | None, locale: str,
+                  now: datetime, submission_key: str | None = None, details=None) -> tuple[Ticket, bool]:
+    """File a request of ``kind`` (a registered kind or its code); return (ticket, created).
 
     The same form posted twice returns the first ticket. A request of a kind the customer already
     has open is added to that ticket as a message (created is False) and the customer is told.
+    ``details`` is the kind's own detail row, if it has one; it joins the new ticket.
     """
-    kind = TicketKind(kind)
-    earlier = _existing_submission(submission_key, lambda entry: entry.kind == EntryKind.CUSTOMER_MESSAGE.value and (
+    kind = get_kind(kind)
+    earlier = _existing_submission(submission_key, lambda entry: entry.kind is EntryKind.CUSTOMER_MESSAGE and (
         entry.ticket.customer_id == customer_id if customer_id else entry.ticket.requester_email == requester_email))
     if earlier is not None:
         return earlier.ticket, False
@@ -105,34 +113,47 @@ def create_ticket(*, kind: TicketKind, body: str, requester_email: str, customer
         add_customer_message(duplicate, body, now, submission_key)
         notifications.request_merged(duplicate)
         return duplicate, False
-    route = route_for(kind, get_setting("routing"))
-    clocks = get_setting("clocks")
-    days_off = extra_days_off()
-    ticket = Ticket(
-        kind=kind.value, status=S.NEW.value, department=route.department.value, priority=route.priority.value,
-        customer_id=customer_id, requester_email=requester_email, requester_locale=locale, created_at=now,
-        updated_at=now,
-        acknowledge_due_at=due.acknowledge_due(now, clocks["acknowledge_working_days"], days_off),
-        due_at=due.fulfil_due(now, clocks["fulfil_days"][kind.value], clocks["fulfil_in_working_days"], days_off),
-    )
-    db.session.add(ticket)
+    ticket = _new_ticket(kind, requester_email, customer_id, locale, now)
     add_event(ticket, "created", now)
-    ticket.entries.append(TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE.value, body=body, created_at=now,
+    ticket.entries.append(TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE, body=body, created_at=now,
                                       submission_key=submission_key))
-    add_event(ticket, "routed", now, department=route.department.value, priority=route.priority.value)
+    add_event(ticket, "routed", now, department=ticket.department, priority=ticket.priority)
     _auto_assign(ticket, now)
     db.session.flush()
-    record(f"customer:{customer_id}" if customer_id else "requester", "ticket.created", f"ticket:{ticket.id}",
-           kind=kind.value, department=ticket.department)
+    if details is not None:
+        details.ticket_id = ticket.id
+        db.session.add(details)
+    record(_requester(customer_id), "ticket.created", ticket, kind=kind, department=ticket.department)
     notifications.request_received(ticket)
     return ticket, True
 
 
+def details_of(ticket: Ticket):
+    """The ticket's kind-specific detail row, or None for a kind that keeps none."""
+    model = ticket.kind.detail_model
+    return db.session.get(model, ticket.id) if model is not None else None
+
+
+def _new_ticket(kind: RequestKind, requester_email: str, customer_id: int | None, locale: str,
+                now: datetime) -> Ticket:
+    """A ticket routed and given its two clocks by the settings in force now."""
+    route = route_for(kind, queue_setting("routing"))
+    clocks = queue_setting("clocks")
+    days_off = extra_days_off()
+    ticket = Ticket(
+        kind=kind, status=S.NEW, department=route.department, priority=route.priority, customer_id=customer_id,
+        requester_email=requester_email, requester_locale=locale, created_at=now, updated_at=now,
+        acknowledge_due_at=due.acknowledge_due(now, clocks["acknowledge_working_days"], days_off),
+        due_at=due.fulfil_due(now, clocks["fulfil_days"][kind], clocks["fulfil_in_working_days"], days_off),
+    )
+    db.session.add(ticket)
+    return ticket
+
+
 def _auto_assign(ticket: Ticket, now: datetime) -> None:
-    department = Department(ticket.department)
-    if get_setting("assignment").get(department.value) != "auto":
+    if queue_setting("assignment").get(ticket.department) != "auto":
         return
-    member = least_loaded_member(department)
+    member = least_loaded_member(ticket.department)
     if member is not None:
         ticket.assignee = member
         add_event(ticket, "assigned", now, assignee=member.full_name, automatic=True)
@@ -140,21 +161,19 @@ def _auto_assign(ticket: Ticket, now: datetime) -> None:
 
 def add_customer_message(ticket: Ticket, body: str, now: datetime, submission_key: str | None = None) -> TicketEntry:
     """Add the customer's message; it reopens a ticket that was resolved or waiting on them."""
-    if ticket.status == S.CLOSED.value:
+    if ticket.status is S.CLOSED:
         raise TicketRuleError(_l("This request is closed. Please file a new request."))
     earlier = _existing_submission(submission_key, lambda entry: entry.ticket_id == ticket.id
-                                   and entry.kind == EntryKind.CUSTOMER_MESSAGE.value)
+                                   and entry.kind is EntryKind.CUSTOMER_MESSAGE)
     if earlier is not None:
         return earlier
-    entry = TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE.value, body=body, created_at=now,
-                        submission_key=submission_key)
+    entry = TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE, body=body, created_at=now, submission_key=submission_key)
     ticket.entries.append(entry)
-    if ticket.status in (S.RESOLVED.value, S.REJECTED.value, S.WAITING.value):
+    if ticket.status in (S.RESOLVED, S.REJECTED, S.WAITING):
         _set_status(ticket, S.OPEN, now, None)
     _touch(ticket, now)
     db.session.flush()
-    record(f"customer:{ticket.customer_id}" if ticket.customer_id else "requester", "ticket.customer_message",
-           f"ticket:{ticket.id}", entry_id=entry.id)
+    record(_requester(ticket), "ticket.customer_message", ticket, entry_id=entry.id)
     return entry
 
 
@@ -166,17 +185,16 @@ def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool,
     if earlier is not None:
         return earlier
     kind = EntryKind.STAFF_REPLY if public else EntryKind.INTERNAL_NOTE
-    entry = TicketEntry(kind=kind.value, body=body, created_at=now, author_staff_id=staff.id,
-                        submission_key=submission_key)
+    entry = TicketEntry(kind=kind, body=body, created_at=now, author_staff_id=staff.id, submission_key=submission_key)
     ticket.entries.append(entry)
     if public:
         if ticket.first_response_at is None:
             ticket.first_response_at = now
-        if ticket.status == S.NEW.value:
+        if ticket.status is S.NEW:
             _set_status(ticket, S.OPEN, now, staff)
     _touch(ticket, now)
     db.session.flush()
-    record(_actor(staff), "ticket.reply" if public else "ticket.note", f"ticket:{ticket.id}", entry_id=entry.id)
+    record(staff, "ticket.reply" if public else "ticket.note", ticket, entry_id=entry.id)
     if public:
         notifications.staff_replied(ticket, entry)
     return entry
@@ -185,7 +203,7 @@ def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool,
 def _set_status(ticket: Ticket, status: TicketStatus, now: datetime, staff: StaffMember | None,
                 reason: str | None = None) -> None:
     old = ticket.status
-    ticket.status = status.value
+    ticket.status = status
     if status in (S.RESOLVED, S.REJECTED):
         ticket.resolved_at = now
         ticket.outcome_reason = reason
@@ -193,12 +211,14 @@ def _set_status(ticket: Ticket, status: TicketStatus, now: datetime, staff: Staf
         ticket.closed_at = now
     elif status is S.OPEN:
         ticket.resolved_at = None
-    add_event(ticket, "status", now, staff, old=old, new=status.value, reason=reason)
+    add_event(ticket, "status", now, staff, old=old, new=status, reason=reason)
 
 
 def change_status(ticket: Ticket, staff: StaffMember, status: TicketStatus, now: datetime,
                   reason: str | None = None) -> None:
-    current = TicketStatus(ticket.status)
+    """Move the ticket to ``status`` if the rules allow it; a resolution or rejection must also
+    satisfy what the ticket's kind asks (:meth:`RequestKind.outcome_problem`)."""
+    current = ticket.status
     if status is current:
         return
     if status not in ALLOWED_MOVES[current]:
@@ -206,24 +226,28 @@ def change_status(ticket: Ticket, staff: StaffMember, status: TicketStatus, now:
                                  new=status.title))
     if status is S.REJECTED and not (reason or "").strip():
         raise TicketRuleError(_l("Give the customer the reason for rejecting the request."))
+    if status in (S.RESOLVED, S.REJECTED):
+        problem = ticket.kind.outcome_problem(ticket, status, reason)
+        if problem:
+            raise TicketRuleError(problem)
     _set_status(ticket, status, now, staff, reason)
     if ticket.first_response_at is None and status in (S.RESOLVED, S.REJECTED):
         ticket.first_response_at = now  # the customer is e-mailed the outcome: that answers them
     _touch(ticket, now)
-    record(_actor(staff), "ticket.status", f"ticket:{ticket.id}", old=current.value, new=status.value)
+    record(staff, "ticket.status", ticket, old=current, new=status)
     if status in (S.RESOLVED, S.REJECTED):
         notifications.request_resolved(ticket)
 
 
 def assign(ticket: Ticket, staff: StaffMember, assignee: StaffMember | None, now: datetime) -> None:
-    if assignee is not None and (not assignee.is_active or assignee.role not in (ticket.department, Role.BOARD)):
+    if assignee is not None and not ticket.can_be_assigned_to(assignee):
         raise TicketRuleError(_l("Only an active member of the ticket's department can be assigned."))
     if (ticket.assignee_id or None) == (assignee.id if assignee else None):
         return
     ticket.assignee = assignee
     add_event(ticket, "assigned", now, staff, assignee=assignee.full_name if assignee else None)
     _touch(ticket, now)
-    record(_actor(staff), "ticket.assigned", f"ticket:{ticket.id}", assignee=assignee.id if assignee else None)
+    record(staff, "ticket.assigned", ticket, assignee=assignee.id if assignee else None)
 
 
 def take(ticket_id: int, staff: StaffMember, now: datetime) -> bool:
@@ -239,25 +263,26 @@ def take(ticket_id: int, staff: StaffMember, now: datetime) -> bool:
     ticket = db.session.get(Ticket, ticket_id)
     db.session.refresh(ticket)
     add_event(ticket, "assigned", now, staff, assignee=staff.full_name, taken=True)
-    record(_actor(staff), "ticket.taken", f"ticket:{ticket_id}")
+    record(staff, "ticket.taken", ticket)
     return True
 
 
 def change_department(ticket: Ticket, staff: StaffMember, department: Department, now: datetime) -> None:
-    if ticket.department == department.value:
+    if ticket.department is department:
         return
     old = ticket.department
-    ticket.department = department.value
+    ticket.department = department
     ticket.assignee = None
-    add_event(ticket, "routed", now, staff, department=department.value, old=old)
+    add_event(ticket, "routed", now, staff, department=department, old=old)
     _auto_assign(ticket, now)
     _touch(ticket, now)
-    record(_actor(staff), "ticket.routed", f"ticket:{ticket.id}", old=old, new=department.value)
+    record(staff, "ticket.routed", ticket, old=old, new=department)
 
 
 def extend_deadline(ticket: Ticket, staff: StaffMember, days: int, reason: str, now: datetime) -> None:
     """The one extension the law allows, at most its figure, with a reason the customer is e-mailed."""
-    limit = get_setting("clocks")["extension_days"][ticket.kind]
+    clocks = queue_setting("clocks")
+    limit = clocks["extension_days"][ticket.kind]
     if not ticket.is_open:
         raise TicketRuleError(_l("Only an open request can be extended."))
     if ticket.extended_at is not None:
@@ -268,46 +293,43 @@ def extend_deadline(ticket: Ticket, staff: StaffMember, days: int, reason: str, 
     if not (reason or "").strip():
         raise TicketRuleError(_l("Give the customer the reason for the extension."))
     old = ticket.due_at
-    clocks = get_setting("clocks")
     ticket.due_at = due.extend(old, days, clocks["fulfil_in_working_days"], extra_days_off())
     ticket.extended_at = now
     ticket.extension_reason = reason.strip()
     add_event(ticket, "due_changed", now, staff, old=old.isoformat(), new=ticket.due_at.isoformat(),
               reason=ticket.extension_reason)
     _touch(ticket, now)
-    record(_actor(staff), "ticket.extended", f"ticket:{ticket.id}", days=days)
+    record(staff, "ticket.extended", ticket, days=days)
     notifications.deadline_extended(ticket)
 
 
 def release_tickets_outside_role(member: StaffMember, actor: StaffMember | None, now: datetime) -> int:
     """Unassign ``member``'s open tickets of departments their role no longer works: being the
     assignee must not keep someone in a queue (and its customers' data) their role has left."""
-    if member.role == Role.BOARD.value:
-        return 0
-    statement = select(Ticket).where(Ticket.assignee_id == member.id, Ticket.status.in_(OPEN_STATUSES),
-                                     Ticket.department != member.role)
+    worked = permissions.departments_worked_by(member.role)
+    statement = select(Ticket).where(Ticket.assignee_id == member.id, Ticket.status.in_(OPEN_STATUSES))
+    if worked:
+        statement = statement.where(Ticket.department.not_in(worked))
     tickets = list(db.session.scalars(statement))
     for ticket in tickets:
         ticket.assignee = None
         add_event(ticket, "assigned", now, actor, assignee=None, released_from=member.full_name)
         _touch(ticket, now)
-        record(_actor(actor), "ticket.released", f"ticket:{ticket.id}", staff_id=member.id)
+        record(actor, "ticket.released", ticket, staff_id=member.id)
     return len(tickets)
+
+
+@role_changed.connect
+def _release_after_role_change(member: StaffMember, actor=None, now=None, **_ignored) -> None:
+    release_tickets_outside_role(member, actor, now)
 
 
 def contact_matches(customer_id: int, contact: str) -> bool:
     """Whether the customer ``customer_id`` has this phone number (any usual Vietnamese way of
     writing it) or e-mail address on record."""
-    text = (contact or "").strip()
-    candidates = {text.lower()}
-    try:
-        number = phonenumbers.parse(text, "VN")
-        candidates.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-    except phonenumbers.NumberParseException:
-        pass
     statement = select(ContactPoint.id).where(ContactPoint.customer_id == customer_id,
-                                              ContactPoint.channel.in_((Channel.EMAIL.value, Channel.PHONE.value)),
-                                              ContactPoint.value_normalized.in_(candidates))
+                                              ContactPoint.channel.in_((Channel.EMAIL, Channel.PHONE)),
+                                              ContactPoint.value_normalized.in_(lookup_forms(contact)))
     return db.session.scalars(statement.limit(1)).first() is not None
 
 
@@ -319,13 +341,13 @@ def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: dat
     ticket.customer_id = customer_id
     add_event(ticket, "customer_linked", now, staff, customer_id=customer_id, old=old)
     _touch(ticket, now)
-    record(_actor(staff), "ticket.customer_linked", f"ticket:{ticket.id}", customer_id=customer_id, old=old)
+    record(staff, "ticket.customer_linked", ticket, customer_id=customer_id, old=old)
 
 
 def record_customer_view(ticket: Ticket, customer_id: int, staff: StaffMember, now: datetime) -> None:
     """Log that ``staff`` was shown this customer's data; the customer sees it on My data."""
     db.session.add(CustomerDataView(customer_id=customer_id, staff_id=staff.id, ticket_id=ticket.id, viewed_at=now))
-    record(_actor(staff), "customer.viewed", f"customer:{customer_id}", ticket_id=ticket.id)
+    record(staff, "customer.viewed", f"customer:{customer_id}", ticket_id=ticket.id)
 
 
 def escalate_overdue(now: datetime) -> int:
@@ -338,10 +360,10 @@ def escalate_overdue(now: datetime) -> int:
     for ticket in tickets:
         ticket.escalated_at = now
         old = ticket.department
-        ticket.department = Department.BOARD.value
-        add_event(ticket, "escalated", now, department=Department.BOARD.value, old=old)
+        ticket.department = Department.BOARD
+        add_event(ticket, "escalated", now, department=Department.BOARD, old=old)
         _touch(ticket, now)
-        record("system", "ticket.escalated", f"ticket:{ticket.id}", old=old)
+        record(None, "ticket.escalated", ticket, old=old)
         notifications.ticket_overdue(ticket)
     db.session.flush()
     return len(tickets)

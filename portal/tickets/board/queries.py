@@ -15,14 +15,14 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, bindparam, false, select, true, tuple_, union_all
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
+from portal import permissions
 from portal.account.models import ContactPoint, Customer
+from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
 from portal.db import UTCDateTime, db
-from portal.enums import Channel, Role, TicketStatus
+from portal.enums import Channel, Department, Role, TicketStatus
 from portal.staff.models import StaffMember
 from portal.tickets.due import end_of_local_day
 from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry, format_reference
@@ -30,7 +30,7 @@ from portal.tickets.services import REFERENCE, parse_reference
 
 PAGE_SIZE = 50
 VIEWS = ("mine", "department", "unassigned", "overdue", "all")
-ALL_STATUSES = tuple(status.value for status in TicketStatus)
+ALL_STATUSES = tuple(TicketStatus)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = datetime.resolution
 MAX_ID = 2**31 - 1
@@ -95,17 +95,13 @@ def parse_search(text: str) -> Search:
         return Search(text, ticket_id=int(reference.group(2)), year=int(reference.group(1)))
     if "@" in text:
         try:
-            address = validate_email(text, check_deliverability=False).normalized
-        except EmailNotValidError as error:
+            return Search(text, email=normalize_email(text))
+        except InvalidAddress as error:
             raise BadSearch(text) from error
-        return Search(text, email=address.lower())
     try:
-        number = phonenumbers.parse(text, "VN")
-    except phonenumbers.NumberParseException as error:
+        return Search(text, phone=normalize_phone(text))
+    except InvalidPhone as error:
         raise BadSearch(text) from error
-    if not phonenumbers.is_possible_number(number):
-        raise BadSearch(text)
-    return Search(text, phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def _search_branches(search: Search) -> list[list]:
@@ -117,35 +113,16 @@ def _search_branches(search: Search) -> list[list]:
         end = datetime(search.year + 1, 1, 1, tzinfo=timezone.utc)
         return [[Ticket.id == search.ticket_id, Ticket.created_at >= start, Ticket.created_at < end]]
     if search.email is not None:
-        customers = select(ContactPoint.customer_id).where(ContactPoint.channel == Channel.EMAIL.value,
+        customers = select(ContactPoint.customer_id).where(ContactPoint.channel == Channel.EMAIL,
                                                            ContactPoint.value_normalized == search.email)
         return [[Ticket.requester_email == search.email],
                 [Ticket.customer_id.in_(customers), Ticket.requester_email != search.email]]
-    customers = select(ContactPoint.customer_id).where(ContactPoint.channel == Channel.PHONE.value,
+    customers = select(ContactPoint.customer_id).where(ContactPoint.channel == Channel.PHONE,
                                                        ContactPoint.value_normalized == search.phone)
     return [[Ticket.customer_id.in_(customers)]]
 
 
 # --- the queue -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is looking: their id and role decide which tickets they may see."""
-
-    staff_id: int
-    role: Role
-
-    @property
-    def sees_everything(self) -> bool:
-        from portal.access import can
-
-        return can(self.role, "queue.all")
-
-    def can_see(self, ticket: Ticket) -> bool:
-        from portal.access import can_see_ticket
-
-        return can_see_ticket(self.role, ticket.department) or ticket.assignee_id == self.staff_id
 
 
 @dataclass(frozen=True)
@@ -171,27 +148,35 @@ class QueuePage:
     next_cursor: str | None
 
 
-def views_for(viewer: Viewer) -> tuple[str, ...]:
+def views_for(member: StaffMember) -> tuple[str, ...]:
     """The queue views a role has: admin works no tickets, so has no "mine" or department."""
-    if viewer.role is Role.ADMIN:
+    if member.role is Role.ADMIN:
         return ("unassigned", "overdue", "all")
-    if viewer.sees_everything:
+    if permissions.sees_every_queue(member.role):
         return VIEWS
     return tuple(view for view in VIEWS if view != "all")
 
 
-def _visibility_branches(viewer: Viewer, view: str) -> list[list]:
-    """Disjoint conditions for what this viewer may see in this view."""
+def _in(column, values) -> object:
+    values = sorted(values)
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
+def _visibility_branches(member: StaffMember, view: str) -> list[list]:
+    """Disjoint conditions for what this member may see in this view (:meth:`Ticket.can_be_seen_by`
+    as SQL)."""
     if view == "mine":
-        return [[Ticket.assignee_id == viewer.staff_id]]
+        return [[Ticket.assignee_id == member.id]]
     if view == "department":
-        return [[Ticket.department == viewer.role.value]]
-    if viewer.sees_everything:
+        return [[Ticket.department == Department(member.role)]]
+    if permissions.sees_every_queue(member.role):
         return [[]]
-    own = Ticket.department == viewer.role.value
+    worked = permissions.departments_worked_by(member.role)
+    if not worked:
+        return [[Ticket.assignee_id == member.id]]
     if view == "unassigned":
-        return [[own]]
-    return [[own], [Ticket.assignee_id == viewer.staff_id, Ticket.department != viewer.role.value]]
+        return [[_in(Ticket.department, worked)]]
+    return [[_in(Ticket.department, worked)], [Ticket.assignee_id == member.id, Ticket.department.not_in(worked)]]
 
 
 def _common_conditions(query: QueueQuery) -> list:
@@ -242,9 +227,9 @@ def _branch(conditions: list, query: QueueQuery) -> Select:
     return statement.order_by(Ticket.due_at, Ticket.id).limit(query.limit + 1)
 
 
-def page_statement(viewer: Viewer, query: QueueQuery) -> Select:
+def page_statement(member: StaffMember, query: QueueQuery) -> Select:
     """The one statement that loads a page of tickets, with assignee and customer name."""
-    groups = [_visibility_branches(viewer, query.view), _status_branches(query)]
+    groups = [_visibility_branches(member, query.view), _status_branches(query)]
     if query.search is not None:
         groups.append(_search_branches(query.search))
     common = _common_conditions(query)
@@ -265,8 +250,8 @@ def page_statement(viewer: Viewer, query: QueueQuery) -> Select:
     return statement
 
 
-def queue_page(viewer: Viewer, query: QueueQuery) -> QueuePage:
-    tickets = list(db.session.scalars(page_statement(viewer, query)).unique())
+def queue_page(member: StaffMember, query: QueueQuery) -> QueuePage:
+    tickets = list(db.session.scalars(page_statement(member, query)).unique())
     next_cursor = None
     if len(tickets) > query.limit:
         tickets = tickets[:query.limit]
@@ -275,12 +260,11 @@ def queue_page(viewer: Viewer, query: QueueQuery) -> QueuePage:
     return QueuePage(tickets, next_cursor)
 
 
-def assignable_members(departments: tuple[str, ...] | None = None) -> list[StaffMember]:
-    """Active members who work tickets (of these departments, board members always)."""
-    roles = {Role.BOARD.value, Role.SALES.value, Role.CARE.value}
-    if departments is not None:
-        roles = {Role.BOARD.value, *departments}
-    statement = (select(StaffMember).where(StaffMember.is_active.is_(True), StaffMember.role.in_(roles))
+def assignable_members(department: Department | None = None) -> list[StaffMember]:
+    """Active members who work tickets (of ``department``, if given)."""
+    roles = permissions.roles_working(department) if department else {
+        role for role in Role if permissions.departments_worked_by(role)}
+    statement = (select(StaffMember).where(StaffMember.is_active.is_(True), StaffMember.role.in_(sorted(roles)))
                  .options(load_only(StaffMember.id, StaffMember.full_name, StaffMember.role))
                  .order_by(StaffMember.full_name, StaffMember.id))
     return list(db.session.scalars(statement))
@@ -289,8 +273,8 @@ def assignable_members(departments: tuple[str, ...] | None = None) -> list[Staff
 # --- one ticket ----------------------------------------------------------------------------------
 
 
-def find_ticket(reference: str, viewer: Viewer) -> Ticket | None:
-    """The ticket with this reference if the viewer may see it, else None (shown as 404)."""
+def find_ticket(reference: str, member: StaffMember) -> Ticket | None:
+    """The ticket with this reference if the member may see it, else None (shown as 404)."""
     ticket_id = parse_reference(reference)
     if ticket_id is None or ticket_id > MAX_ID:
         return None
@@ -300,7 +284,7 @@ def find_ticket(reference: str, viewer: Viewer) -> Ticket | None:
     ticket = db.session.scalars(statement).first()
     if ticket is None or format_reference(ticket.created_at.year, ticket.id) != reference.strip().upper():
         return None
-    return ticket if viewer.can_see(ticket) else None
+    return ticket if ticket.can_be_seen_by(member) else None
 
 
 def ticket_with_thread(ticket_id: int) -> Ticket:

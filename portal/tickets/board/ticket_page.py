@@ -1,18 +1,16 @@
-"""The website admin board: queues, the ticket page, the dashboard and queue settings.
+"""The ticket page: routing and clocks, the customer's data beside the thread, and the actions —
+reply or note, status and routing, take, extend, link to a customer record.
 
-Views are thin: they read the forms, call the ticket rules in :mod:`portal.tickets.services`, and
-commit once. A rule the change breaks, or a colleague's change made in the meantime, rolls back
-everything and shows the page again with the reason and with what the member typed.
+Every change is guarded by the version the page was drawn from. A rule the change breaks, or a
+colleague's change made in the meantime, rolls back everything and shows the page again with the
+reason and with what the member typed.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
-from babel.dates import format_datetime
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal, format_timedelta, get_locale, get_timezone
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -21,136 +19,14 @@ from wtforms import SelectChoice
 
 from portal import clock
 from portal.access import staff_required
-from portal.account.models import Customer
 from portal.db import db
-from portal.enums import Department, Priority, Role, TicketKind, TicketStatus
+from portal.enums import Department, EntryKind, TicketStatus
 from portal.staff.models import StaffMember
-from portal.templating import DATETIME_PATTERNS
-from portal.tickets import board_queries, services
-from portal.tickets import dashboard as figures_of
-from portal.tickets.board_forms import STATUS_ANY, STATUS_OPEN, VIEW_TITLES, QueueFilterForm
-from portal.tickets.board_queries import BadCursor, BadSearch, QueueQuery, Viewer
-from portal.tickets.forms import ExtendForm, LinkCustomerForm, StaffReplyForm, TakeForm, TicketUpdateForm
+from portal.tickets import services
+from portal.tickets.board import bp, queries
+from portal.tickets.board.forms import ExtendForm, LinkCustomerForm, StaffReplyForm, TakeForm, TicketUpdateForm
 from portal.tickets.models import Ticket
-from portal.tickets.settings import get_setting
-
-bp = Blueprint("board", __name__, url_prefix="/board")
-
-
-@bp.context_processor
-def titles():
-    """Titles for the values stored as short strings, translated once per page for the board's templates."""
-    return {"view_titles": VIEW_TITLES, "department_title": lambda value: Department(value).title,
-            "priority_title": lambda value: Priority(value).title,
-            "kind_titles": {kind.value: str(kind.title) for kind in TicketKind},
-            "status_titles": {status.value: str(status.title) for status in TicketStatus},
-            "department_titles": {department.value: str(department.title) for department in Department},
-            "open_statuses": board_queries.OPEN_STATUSES,
-            "duration": _duration, "short_datetime": _short_datetime_formatter()}
-
-
-def _short_datetime_formatter():
-    """The ``local_datetime`` filter's output, with the locale and time zone looked up once per
-    page rather than once per date: a queue page shows a hundred dates."""
-    locale, zone = get_locale(), get_timezone()
-    pattern = DATETIME_PATTERNS.get(str(locale), "short")
-    return lambda value: format_datetime(value, pattern, tzinfo=zone, locale=locale) if value else ""
-
-
-def _duration(value: timedelta) -> str:
-    """A median time as a board member reads it: minutes, hours up to two days, then days."""
-    hours = value.total_seconds() / 3600
-    if hours < 1:
-        return format_timedelta(value, threshold=2)
-    if hours < 48:
-        return _("%(hours)s h", hours=format_decimal(round(hours, 1)))
-    return _("%(days)s days", days=format_decimal(round(hours / 24, 1)))
-
-
-def _viewer() -> Viewer:
-    return Viewer(current_user.staff.id, current_user.role)
-
-
-# --- queues --------------------------------------------------------------------------------------
-
-
-@bp.route("/")
-@staff_required()
-def queue():
-    """A page of a queue view, filtered, searched, in order of due date."""
-    viewer = _viewer()
-    form = QueueFilterForm(request.args)
-    form.set_members(board_queries.assignable_members())
-    form.validate()
-    query, notices = _queue_query(form, viewer)
-    page = board_queries.queue_page(viewer, query) if query else board_queries.QueuePage([], None)
-    # Only the filter form's own fields go into the pager's links (never url_for's own keywords).
-    arguments = {name: value for name, value in request.args.items()
-                 if name in form._fields and name != "after" and value}
-    return render_template("board/queue.html", form=form, page=page, query=query, notices=notices,
-                           views=board_queries.views_for(viewer), arguments=arguments, now=clock.now(),
-                           show_customer=current_user.can("customer.view"))
-
-
-def _default_view(viewer: Viewer) -> str:
-    """Admin oversees every queue; the others start with their department's."""
-    return "all" if viewer.role is Role.ADMIN else "department"
-
-
-def _queue_query(form: QueueFilterForm, viewer: Viewer) -> tuple[QueueQuery | None, list[str]]:
-    """The page the filters ask for, and what was wrong with them (wrong parts are ignored)."""
-    notices = []
-    view = form.view.data if form.view.data in board_queries.views_for(viewer) else _default_view(viewer)
-    form.view.data = view
-    search = None
-    if form.q.data and form.q.data.strip() and not form.q.errors:
-        try:
-            search = board_queries.parse_search(form.q.data)
-        except BadSearch:
-            form.q.errors.append(_("Enter a reference (KN-2026-000123), an e-mail address or a phone number."))
-            return None, notices
-        if search.needs_customer_data and not current_user.can("customer.view"):
-            form.q.errors.append(_("Your role can search by reference only."))
-            return None, notices
-    after = None
-    if form.after.data:
-        try:
-            after = board_queries.decode_cursor(form.after.data)
-        except BadCursor:
-            notices.append(_("That page link is not valid (it may be incomplete). Here is the first page."))
-    if any(form.errors.get(name) for name in ("kind", "status", "department", "assignee", "due_by")):
-        notices.append(_("Some filters were not understood and are not applied."))
-    return QueueQuery(
-        view="search" if search else view, statuses=_chosen_statuses(form), search=search, after=after,
-        kind=_valid(form.kind) or None, department=_valid(form.department) or None,
-        assignee=_chosen_assignee(form), due_by=None if form.due_by.errors else form.due_by.data,
-        with_customer=current_user.can("customer.view"), now=clock.now(),
-    ), notices
-
-
-def _valid(field):
-    return None if field.errors else field.data
-
-
-def _chosen_statuses(form: QueueFilterForm) -> tuple[str, ...]:
-    """The statuses to list: as chosen; by default the unfinished ones, or any for a search."""
-    searching = bool(form.q.data and form.q.data.strip())
-    status = _valid(form.status) if "status" in request.args else None
-    status = status or (STATUS_ANY if searching else STATUS_OPEN)
-    form.status.data = status
-    if status == STATUS_OPEN:
-        return board_queries.OPEN_STATUSES
-    return () if status == STATUS_ANY else (status,)
-
-
-def _chosen_assignee(form: QueueFilterForm):
-    value = _valid(form.assignee)
-    if not value:
-        return None
-    return "none" if value == "none" else int(value)
-
-
-# --- the ticket page -----------------------------------------------------------------------------
+from portal.tickets.settings import queue_setting
 
 
 class TicketForms:
@@ -175,9 +51,9 @@ class TicketForms:
         return form_class(formdata=None, prefix=prefix, **initial)
 
     def _fit_update_form(self) -> None:
-        members = board_queries.assignable_members((self.ticket.department,))
+        members = queries.assignable_members(self.ticket.department)
         choices = [SelectChoice("", _("Nobody (unassigned)"))] + [
-            SelectChoice(str(m.id), f"{m.full_name} · {m.role_enum.title}") for m in members]
+            SelectChoice(str(m.id), f"{m.full_name} · {m.role.title}") for m in members]
         if self.ticket.assignee is not None and str(self.ticket.assignee_id) not in {c.value for c in choices}:
             choices.append(SelectChoice(str(self.ticket.assignee_id), self.ticket.assignee.full_name))
         self.update.assignee.choices = choices
@@ -197,7 +73,7 @@ class TicketForms:
 
 
 def _ticket_or_404(reference: str) -> Ticket:
-    ticket = board_queries.find_ticket(reference, _viewer())
+    ticket = queries.find_ticket(reference, current_user.staff)
     if ticket is None:
         abort(404)
     return ticket
@@ -213,35 +89,28 @@ def ticket(reference: str):
 
 def _show(ticket: Ticket, forms: TicketForms, status: int = 200, problem: str | None = None):
     """Render the ticket page; showing the customer's data records that this member saw it."""
+    member = current_user.staff
     customer = None
-    if ticket.customer_id and current_user.can("customer.view"):
-        customer = board_queries.customer_for_board(ticket.customer_id)
-        _record_customer_view(ticket, customer)
-    entries = ticket.entries if current_user.can("ticket.view_thread") else [
-        entry for entry in ticket.entries if entry.kind == "event"]
+    if ticket.customer_id and member.can("customer.view"):
+        customer = queries.customer_for_board(ticket.customer_id)
+        services.record_customer_view(ticket, customer.id, member, clock.now())
+    entries = ticket.entries if member.can("ticket.view_thread") else [
+        entry for entry in ticket.entries if entry.kind is EntryKind.EVENT]
     page = render_template("board/ticket.html", ticket=ticket, forms=forms, customer=customer, entries=entries,
                            problem=problem, now=clock.now(), can_take=_can_take(ticket),
-                           extension_limit=get_setting("clocks")["extension_days"][ticket.kind])
+                           details=services.details_of(ticket),
+                           extension_limit=queue_setting("clocks")["extension_days"][ticket.kind])
     db.session.commit()  # after rendering: committing expires what the page reads
     return page, status
 
 
-def _record_customer_view(ticket: Ticket, customer: Customer) -> None:
-    services.record_customer_view(ticket, customer.id, current_user.staff, clock.now())
-
-
-def _may_take(ticket: Ticket) -> bool:
-    """Whether this member's role may take tickets of this queue (taken or not)."""
-    return current_user.can("ticket.work") and current_user.staff.role in (ticket.department, Department.BOARD.value)
-
-
 def _can_take(ticket: Ticket) -> bool:
-    return ticket.assignee_id is None and _may_take(ticket)
+    return ticket.assignee_id is None and ticket.can_be_taken_by(current_user.staff)
 
 
 def _done(ticket: Ticket, message: str):
     flash(message, "success")
-    if not _viewer().can_see(ticket):  # moved to a queue this member does not work
+    if not ticket.can_be_seen_by(current_user.staff):  # moved to a queue this member does not work
         return redirect(url_for(".queue"), 303)
     return redirect(url_for(".ticket", reference=ticket.reference), 303)
 
@@ -250,7 +119,7 @@ def _start_over(ticket: Ticket) -> Ticket:
     """Forget everything this request changed and read the ticket as it is now."""
     ticket_id = ticket.id
     db.session.rollback()
-    return board_queries.ticket_with_thread(ticket_id)
+    return queries.ticket_with_thread(ticket_id)
 
 
 def _conflict(ticket: Ticket, forms: TicketForms):
@@ -287,7 +156,7 @@ def reply(reference: str):
     if not form.validate_on_submit():
         return _show(ticket, forms, 400)
     public = form.visibility.data == "public"
-    earlier = board_queries.entry_with_key(form.submission_key.data)
+    earlier = queries.entry_with_key(form.submission_key.data)
     if earlier is not None and earlier.ticket_id == ticket.id:
         return _done(ticket, _("Your message was already saved."))
     if public and _is_stale(form, ticket):
@@ -358,12 +227,12 @@ def _apply_update(ticket: Ticket, form: TicketUpdateForm) -> bool:
 def take(reference: str):
     """Take an unassigned ticket; of several members pressing at once, exactly one gets it."""
     ticket, forms = _posted(reference, "take")
-    if not _may_take(ticket):
+    if not ticket.can_be_taken_by(current_user.staff):
         return _refused(ticket, forms, services.TicketRuleError(_("This ticket cannot be taken by you.")))
     # Taken already (perhaps a moment ago, by someone pressing at the same time): the same answer.
     if ticket.assignee_id is not None or not services.take(ticket.id, current_user.staff, clock.now()):
         db.session.rollback()
-        ticket = board_queries.ticket_with_thread(ticket.id)
+        ticket = queries.ticket_with_thread(ticket.id)
         holder = ticket.assignee.full_name if ticket.assignee else "—"
         flash(_("Someone else took this ticket first: it is assigned to %(name)s.", name=holder), "error")
         return redirect(url_for(".ticket", reference=ticket.reference), 303)
@@ -408,17 +277,3 @@ def link_customer(reference: str):
         return _conflict(ticket, forms)
     db.session.commit()
     return _done(ticket, _("The ticket is now linked to the customer's record."))
-
-
-# --- dashboard -----------------------------------------------------------------------------------
-
-
-@bp.route("/dashboard")
-@staff_required("dashboard.view")
-def dashboard():
-    """Open tickets by department and status, overdue counts, and last month's median times."""
-    return render_template("board/dashboard.html", figures=figures_of.figures(clock.now()), charts=figures_of,
-                           clocks=get_setting("clocks"))
-
-
-from portal.tickets import board_settings_views  # noqa: E402,F401  (its routes join this blueprint)

@@ -13,12 +13,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
 from portal.access import customer_required
-from portal.auth.services import keyed_hash
 from portal.db import db
-from portal.enums import TicketKind
+from portal.enums import EntryKind
 from portal.extensions import limiter
+from portal.hashing import keyed_hash
 from portal.tickets import services
-from portal.tickets.forms import NewRequestForm, ReplyForm
+from portal.tickets.forms import NewRequestForm, ReplyForm, RequestMessageForm
+from portal.tickets.kinds import UnknownKind, customer_kinds, get_kind
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 
@@ -39,7 +40,7 @@ def _client_limit() -> str:
 
 
 def _owner() -> tuple[str, int | None]:
-    return current_user.email, current_user.session_row.customer_id
+    return current_user.email, current_user.customer_id
 
 
 def _new_key() -> str:
@@ -53,28 +54,64 @@ def index():
     return render_template("requests/index.html", tickets=services.customer_tickets(*_owner()))
 
 
+def _message_kinds():
+    """The kinds filed with the plain message form: "New request" offers them in one list."""
+    return [kind for kind in customer_kinds() if kind.customer_form is RequestMessageForm]
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @customer_required
 @limiter.limit(_customer_limit, key_func=_per_customer_key, methods=["POST"])
 @limiter.limit(_client_limit, methods=["POST"])
 def new():
     """File a request; its reference is shown and e-mailed."""
-    form = NewRequestForm()
+    kinds = _message_kinds()
+    form = NewRequestForm(kinds)
     if not form.is_submitted():
         form.submission_key.data = _new_key()
     if not form.validate_on_submit():
-        return render_template("requests/new.html", form=form), 400 if form.errors else 200
+        return render_template("requests/new.html", form=form, other_kinds=_kinds_with_own_forms()), \
+            400 if form.errors else 200
+    return _file(get_kind(form.kind.data), form, "requests/new.html")
+
+
+def _kinds_with_own_forms():
+    return [kind for kind in customer_kinds() if kind.customer_form is not RequestMessageForm]
+
+
+@bp.route("/new/<code>", methods=["GET", "POST"])
+@customer_required
+@limiter.limit(_customer_limit, key_func=_per_customer_key, methods=["POST"])
+@limiter.limit(_client_limit, methods=["POST"])
+def new_of_kind(code: str):
+    """File a request of one kind, with that kind's own form."""
+    try:
+        kind = get_kind(code)
+    except UnknownKind:
+        abort(404)
+    if not kind.is_filed_by_customers:
+        abort(404)
+    form = kind.customer_form()
+    if not form.is_submitted():
+        form.submission_key.data = _new_key()
+    if not form.validate_on_submit():
+        return render_template("requests/new_of_kind.html", form=form, kind=kind), 400 if form.errors else 200
+    return _file(kind, form, "requests/new_of_kind.html")
+
+
+def _file(kind, form, template: str):
+    """File the request the valid ``form`` describes, then show it."""
     email, customer_id = _owner()
     try:
         ticket, created = _saved(lambda: services.create_ticket(
-            kind=TicketKind(form.kind.data), body=form.message.data.strip(), requester_email=email,
-            customer_id=customer_id, locale=str(get_locale()), now=clock.now(),
-            submission_key=form.submission_key.data))
+            kind=kind, body=kind.first_message(form), requester_email=email, customer_id=customer_id,
+            locale=str(get_locale()), now=clock.now(), submission_key=form.submission_key.data,
+            details=kind.details_from(form)))
     except services.TicketRuleError as error:
         db.session.rollback()
         form.submission_key.errors.append(str(error.message))
         form.submission_key.data = _new_key()
-        return render_template("requests/new.html", form=form), 400
+        return render_template(template, form=form, kind=kind, other_kinds=_kinds_with_own_forms()), 400
     if created:
         flash(_("Your request is filed. Its reference is %(reference)s.", reference=ticket.reference), "success")
     else:
@@ -116,9 +153,10 @@ def show(reference: str):
 
 def _render_ticket(ticket, form, status: int = 200):
     entries = [entry for entry in ticket.entries
-               if entry.kind in ("customer_message", "staff_reply")
-               or (entry.kind == "event" and entry.event in CUSTOMER_EVENTS)]
-    return render_template("requests/show.html", ticket=ticket, entries=entries, form=form), status
+               if entry.kind in (EntryKind.CUSTOMER_MESSAGE, EntryKind.STAFF_REPLY)
+               or (entry.kind is EntryKind.EVENT and entry.event in CUSTOMER_EVENTS)]
+    return render_template("requests/show.html", ticket=ticket, entries=entries, form=form,
+                           details=services.details_of(ticket)), status
 
 
 @bp.route("/<reference>/reply", methods=["POST"])

@@ -1,4 +1,4 @@
-"""The board's morning dashboard: figures aggregated in SQL, and the geometry of its SVG charts.
+"""The figures of the board's dashboard, aggregated in SQL (their charts are :mod:`.charts`).
 
 Every figure is a count over a range of an index (department, status and due date; or the creation
 date for the last 30 days), so the page costs the same at a thousand tickets as at a million; the
@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import extract, func, select
 
 from portal.db import db
-from portal.enums import Department, TicketStatus
+from portal.enums import Department
 from portal.tickets.due import LOCAL_TZ, local_date
 from portal.tickets.models import OPEN_STATUSES, Ticket
 
@@ -58,7 +58,7 @@ def figures(now: datetime) -> Figures:
     since = now - timedelta(days=WINDOW_DAYS)
     days = _days(since, now)
     count = _count
-    unfinished = [(department.value, status) for department in Department for status in OPEN_STATUSES]
+    unfinished = [(department, status) for department in Department for status in OPEN_STATUSES]
     columns = [count(Ticket.department == department, Ticket.status == status) for department, status in unfinished]
     columns += [count(Ticket.department == department, Ticket.status == status, Ticket.due_at < now)
                 for department, status in unfinished]
@@ -117,78 +117,3 @@ def _medians(since: datetime) -> tuple[Median, Median]:
     resolutions = [resolved for _, resolved in rows if resolved is not None]
     return (Median(statistics.median(responses) if responses else None, len(responses), len(rows)),
             Median(statistics.median(resolutions) if resolutions else None, len(resolutions), len(rows)))
-
-
-# --- chart geometry (pure) -----------------------------------------------------------------------
-
-OPEN_ORDER = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
-
-
-@dataclass(frozen=True)
-class Segment:
-    key: str
-    label: object
-    value: int
-    x: float
-    width: float
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: object
-    total: int
-    segments: list[Segment]
-
-
-def stacked_bars(counts: dict[tuple[str, str], int], width: float) -> list[Bar]:
-    """One bar per department, a segment per unfinished status, scaled to the largest bar."""
-    totals = {d: sum(counts.get((d.value, s.value), 0) for s in OPEN_ORDER) for d in Department}
-    scale = width / max([*totals.values(), 1])
-    bars = []
-    for department in Department:
-        x = 0.0
-        segments = []
-        for status in OPEN_ORDER:
-            value = counts.get((department.value, status.value), 0)
-            segments.append(Segment(status.value, status.title, value, round(x, 1), round(value * scale, 1)))
-            x += value * scale
-        bars.append(Bar(department.title, totals[department], segments))
-    return bars
-
-
-def simple_bars(values: dict[str, int], width: float) -> list[Bar]:
-    """One bar per department, scaled to the largest."""
-    scale = width / max([*values.values(), 1])
-    return [Bar(d.title, values.get(d.value, 0),
-                [Segment(d.value, d.title, values.get(d.value, 0), 0.0, round(values.get(d.value, 0) * scale, 1))])
-            for d in Department]
-
-
-def target_bars(items: list[tuple[object, Median, float]], width: float) -> list[tuple[Bar, float]]:
-    """A bar per median (in days) and the x of its target's marker, on one shared scale."""
-    days = [(median.seconds or 0) / 86400 for _, median, _ in items]
-    scale = width / max([*days, *(target for _, _, target in items), 0.001])
-    return [(Bar(label, median.count, [Segment("median", label, median.count, 0.0, round(value * scale, 1))]),
-             round(target * scale, 1)) for (label, median, target), value in zip(items, days, strict=True)]
-
-
-@dataclass(frozen=True)
-class Column:
-    day: date
-    value: int
-    x: float
-    y: float
-    width: float
-    height: float
-
-
-def daily_columns(series: list[tuple[date, int]], width: float, height: float) -> list[Column]:
-    """A column per day, scaled so the busiest day is ``height`` tall."""
-    step = width / max(len(series), 1)
-    top = max([value for _, value in series] + [1])
-    columns = []
-    for n, (day, value) in enumerate(series):
-        tall = round(value * height / top, 1)
-        columns.append(Column(day, value, round(n * step + step * 0.15, 1), round(height - tall, 1),
-                              round(step * 0.7, 1), tall))
-    return columns

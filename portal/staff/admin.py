@@ -13,10 +13,9 @@ from portal import clock
 from portal.access import staff_required
 from portal.db import db
 from portal.enums import Role
-from portal.staff import services
+from portal.staff import bp, services
 from portal.staff.forms import ActionForm, InviteForm, RoleForm
 from portal.staff.models import StaffMember
-from portal.staff.views import bp
 
 
 def _member_or_404(member_id: int) -> StaffMember:
@@ -51,7 +50,7 @@ def members():
 def member(member_id: int):
     """One member: their state, and the changes an administrator can make."""
     member = _member_or_404(member_id)
-    return _member_page(member, RoleForm(role=member.role))
+    return _member_page(member, RoleForm(role=str(member.role)))
 
 
 def _member_page(member: StaffMember, role_form: RoleForm, status: int = 200):
@@ -74,7 +73,7 @@ def change_role(member_id: int):
         return _member_page(member, form, 400)
     db.session.commit()
     if changed:
-        flash(_("%(name)s is now: %(role)s.", name=member.full_name, role=member.role_enum.title), "success")
+        flash(_("%(name)s is now: %(role)s.", name=member.full_name, role=member.role.title), "success")
     return _to_member(member)
 
 

@@ -1,0 +1,1 @@
+"""Settings an administrator changes while the portal runs, and the company's calendar."""

@@ -1,0 +1,61 @@
+"""A signed-in staff member, as Flask-Login sees them. Role and active flag are read afresh on every
+request, so a change by an administrator applies at the member's next page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+
+from portal import clock
+from portal.access import note_activity, principal_loader
+from portal.db import db
+from portal.enums import Role
+from portal.staff.models import StaffMember, StaffSession
+from portal.staff.services import active_staff_session, end_staff_session
+
+
+class StaffPrincipal(UserMixin):
+    is_customer = False
+    is_staff = True
+
+    def __init__(self, row: StaffSession, key: str):
+        self.session_row = row
+        self.key = key
+
+    def get_id(self) -> str:
+        return f"s:{self.key}"
+
+    @property
+    def staff(self) -> StaffMember:
+        return self.session_row.staff
+
+    @property
+    def locale_owner(self) -> StaffMember:
+        return self.session_row.staff
+
+    @property
+    def audit_name(self) -> str:
+        return self.staff.audit_name
+
+    @property
+    def role(self) -> Role:
+        return self.staff.role
+
+    def can(self, action: str) -> bool:
+        return self.staff.can(action)
+
+    def end_session(self, now: datetime, reason: str) -> None:
+        end_staff_session(self.session_row, now, reason)
+
+
+@principal_loader("s")
+def load_staff(key: str) -> StaffPrincipal | None:
+    now = clock.now()
+    row = active_staff_session(key, now)
+    if row is None:
+        db.session.commit()  # keep the record of a session ended by timeout or deactivation
+        return None
+    if note_activity(row, now):
+        db.session.commit()
+    return StaffPrincipal(row, key)

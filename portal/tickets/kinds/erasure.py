@@ -1,0 +1,15 @@
+"""Deletion of the customer's data (Decree 356/2025 Art. 5: 20 days)."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.enums import Department
+from portal.tickets.kinds.base import RequestKind, register
+
+
+@register
+class Erasure(RequestKind):
+    code = "erasure"
+    position = 50
+    title = _l("Deletion of my data")
+    department = Department.CARE
+    legal_days = 20

@@ -1,0 +1,17 @@
+"""A report of misuse: abuse, a security violation, a third party holding the customer's data or
+credentials. Like a leak complaint, for the board at high priority (15 days)."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.enums import Department, Priority
+from portal.tickets.kinds.base import RequestKind, register
+
+
+@register
+class MisuseReport(RequestKind):
+    code = "misuse_report"
+    position = 80
+    title = _l("Report of misuse")
+    department = Department.BOARD
+    priority = Priority.HIGH
+    legal_days = 15

@@ -1,0 +1,17 @@
+"""Anything else a customer asks ("provide information": 10 days)."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.enums import Department
+from portal.tickets.forms import RequestMessageForm
+from portal.tickets.kinds.base import RequestKind, register
+
+
+@register
+class Other(RequestKind):
+    code = "other"
+    position = 90
+    title = _l("Something else")
+    department = Department.CARE
+    legal_days = 10
+    customer_form = RequestMessageForm

@@ -1,0 +1,17 @@
+"""Restriction of processing, or an objection to it (Decree 356/2025 Art. 5: 15 days)."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.enums import Department
+from portal.tickets.forms import RequestMessageForm
+from portal.tickets.kinds.base import RequestKind, register
+
+
+@register
+class Restriction(RequestKind):
+    code = "restriction"
+    position = 60
+    title = _l("Restriction or objection")
+    department = Department.CARE
+    legal_days = 15
+    customer_form = RequestMessageForm
