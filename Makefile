@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 export FLASK_APP = portal
 
-.PHONY: run test install translations translations-update lint worker
+.PHONY: run test check install translations translations-update lint worker
 
 $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,11 @@ worker: install translations
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+# Lint (ruff, the rules in pyproject.toml); CI runs it before the tests.
+check: install
 	$(BIN)/ruff check .
+
+lint: check
 
 # After adding or changing visible strings: refresh the catalogues, then translate what is new.
 translations-update: install

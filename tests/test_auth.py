@@ -1,4 +1,4 @@
-"""Customer sign-in by e-mailed link and code (DESIGN §4), driven through HTTP and the real database.
+"""Customer sign-in by e-mailed link and code, driven through HTTP and the real database.
 
 Pages are read in English (the visitor picks it with the language switch) so the assertions do not
 depend on the state of the Vietnamese catalogue.

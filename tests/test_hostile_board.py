@@ -1,6 +1,6 @@
 """A hostile-input sweep through HTTP against the real database: other people's tickets, the wrong
 department, tampered hidden fields, odd text, missing CSRF tokens, pagination and filter tampering,
-and redirects. Every case must get a clear answer (or a 404 where DESIGN §5 says so) and change
+and redirects. Every case must get a clear answer (or a 404 where another's data is asked for) and change
 nothing: no new ticket, thread entry, outbox message or audited change.
 
 Many of these cases once found a real defect (form keys reused across tickets, url_for keywords from

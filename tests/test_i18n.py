@@ -1,4 +1,4 @@
-"""Languages (DESIGN §3): Vietnamese by default, English complete too, for pages and e-mails alike.
+"""Languages: Vietnamese by default, English complete too, for pages and e-mails alike.
 
 The catalogues are read here rather than copied into the assertions, so rewording a translation does
 not break a test; a missing, fuzzy or placeholder-breaking translation does.

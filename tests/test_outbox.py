@@ -1,4 +1,4 @@
-"""The outbox (DESIGN "Outbox"): e-mail is written in the transaction of the change that causes it,
+"""The outbox: e-mail is written in the transaction of the change that causes it,
 then delivered by a worker over real SMTP (aiosmtpd on a local port) with retries and backoff,
 given up only after MAIL_GIVE_UP_HOURS, never sent twice, and visible in development."""
 

@@ -1,4 +1,4 @@
-"""Customer sessions: sign-out, replayed cookies, idle and absolute timeouts (DESIGN §5)."""
+"""Customer sessions: sign-out, replayed cookies, idle and absolute timeouts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff accounts and sign-in (DESIGN §4 "Staff"): password + TOTP, enrolment, recovery codes, lockout,
+"""Staff accounts and sign-in: password + TOTP, enrolment, recovery codes, lockout,
 server-side sessions, the administrator's pages, password links and ``flask staff create``.
 
 Everything goes through HTTP and the real database; time is moved with the ``clock`` fixture.

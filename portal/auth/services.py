@@ -1,4 +1,4 @@
-"""Customer sign-in by e-mailed link and code (DESIGN §4), and customer sessions.
+"""Customer sign-in by e-mailed link and code and customer sessions.
 
 The link proves the customer reads the mailbox. A corporate mail scanner may open the link, run its
 scripts and press its buttons, so nothing here is used up by a GET, and "Continue" only signs in from

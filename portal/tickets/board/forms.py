@@ -40,7 +40,7 @@ class QueueFilterForm(PortalForm):
     view = HiddenField()
     q = StringField(_l("Reference, e-mail or phone"), validators=[Length(max=200)],
                     render_kw={"type": "search", "autocapitalize": "none", "spellcheck": "false"})
-    kind = SelectField(_l("Kind"), default="", choices=[SelectChoice("", _l("Any kind"))]
+    kind = SelectField(_l("Kind"), default="", choices=lambda: [SelectChoice("", _l("Any kind"))]
                        + [SelectChoice(str(k), k.title) for k in all_kinds()])
     status = SelectField(_l("Status"), default=STATUS_OPEN, choices=[
         SelectChoice(STATUS_OPEN, _l("Not finished (new, open, waiting)")), SelectChoice(STATUS_ANY, _l("Any status"))]
@@ -124,6 +124,11 @@ def _days_field(label, maximum: int):
         render_kw={"min": 1, "max": maximum, "inputmode": "numeric"})
 
 
+def settings_form(**kwargs) -> PortalForm:
+    """The settings form, for the kinds registered now."""
+    return settings_form_class()(**kwargs)
+
+
 def settings_form_class() -> type[PortalForm]:
     """The settings form: for each kind its department, priority and two clocks; per department
     the assignment mode; the acknowledgement clock and how fulfilment days are counted."""
@@ -148,5 +153,3 @@ def settings_form_class() -> type[PortalForm]:
         setattr(SettingsForm, f"assignment_{department}", SelectField(department.title, choices=modes))
     return SettingsForm
 
-
-SettingsForm = settings_form_class()

@@ -18,7 +18,7 @@ from portal.db import db
 from portal.enums import Department
 from portal.settings.services import add_day_off, days_off, remove_day_off
 from portal.tickets.board import bp
-from portal.tickets.board.forms import DayOffForm, SettingsForm
+from portal.tickets.board.forms import DayOffForm, settings_form
 from portal.tickets.due import public_holidays
 from portal.tickets.kinds import all_kinds
 from portal.tickets.settings import SETTING_KEYS, legal_maximum, queue_setting, save_queue_setting
@@ -67,7 +67,7 @@ def _page(form, day_off_form, status: int = 200):
 
 
 def _settings_form():
-    return SettingsForm(formdata=None, data=form_data(current_settings()))
+    return settings_form(formdata=None, data=form_data(current_settings()))
 
 
 @bp.route("/settings", methods=["GET"])
@@ -81,7 +81,7 @@ def settings():
 @staff_required("settings.edit")
 def save_settings():
     """Save the settings; requests filed from now on follow them."""
-    form = SettingsForm()
+    form = settings_form()
     if not form.validate_on_submit():
         return _page(form, DayOffForm(formdata=None, prefix="day_off"), 400)
     new, now = _values_from(form), clock.now()
