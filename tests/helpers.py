@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 from sqlalchemy import event, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from portal import clock as clock_module
 from portal import create_app
@@ -57,6 +58,13 @@ class FreshContextClient(FlaskClient):
         if has_app_context():
             db.session.expire_all()
         return response
+
+
+@event.listens_for(Engine, "connect")
+def _no_waiting_for_the_disk(connection, record) -> None:
+    """A test database is thrown away: SQLite need not wait for each commit to reach the disk."""
+    if isinstance(connection, sqlite3.Connection):
+        connection.execute("PRAGMA synchronous = OFF")
 
 
 def _test_database_url() -> str:
