@@ -1,7 +1,10 @@
-# `make run` serves the portal on http://127.0.0.1:5000 with SQLite, the development mailbox and demo
-# data; `make test` runs the whole test suite. Both set up everything they need on first use.
+# `make run` serves the portal on http://127.0.0.1:5000 (PORT=... for another port) with SQLite, the
+# development mailbox and demo data; `make test` runs the whole test suite. Both set up everything
+# they need on first use.
 PYTHON ?= python3
 VENV ?= .venv
+PORT ?= 5000
+BASE_URL ?= http://127.0.0.1:$(PORT)
 BIN = $(VENV)/bin
 export FLASK_APP = portal
 
@@ -18,10 +21,11 @@ install: $(BIN)/.installed
 translations: install
 	$(BIN)/pybabel compile -d portal/translations -D messages
 
+run: export PORTAL_BASE_URL := $(BASE_URL)
 run: install translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
-	PORTAL_SERVE=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
+	PORTAL_SERVE=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 worker: install translations
 	$(BIN)/flask worker
