@@ -8,7 +8,7 @@ BASE_URL ?= http://127.0.0.1:$(PORT)
 BIN = $(VENV)/bin
 export FLASK_APP = portal
 
-.PHONY: run test check install translations translations-update lint worker
+.PHONY: run test check bench install translations translations-update lint worker
 
 $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ worker: install translations
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Each page's throughput against a bare Flask endpoint, on SQLite and PostgreSQL (needs wrk:
+# apt-get install wrk). BENCH_DATABASE_URL names a PostgreSQL server where a database may be created.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+bench: install translations
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/pages.py --database-url "$(BENCH_DATABASE_URL)"
 
 # Lint (ruff, the rules in pyproject.toml); CI runs it before the tests.
 check: install
