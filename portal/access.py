@@ -14,6 +14,8 @@ from functools import wraps
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
+from portal import clock
+from portal.db import db
 from portal.extensions import login_manager
 
 # Writing last_seen_at on every request would cost a write per page; a minute's precision is plenty
@@ -54,12 +56,19 @@ def timeout_reason(row, now: datetime) -> str | None:
     return None
 
 
-def note_activity(row, now: datetime) -> bool:
-    """Move the session's idle clock on, at most once a minute; True when the row changed."""
-    if now - row.last_seen_at < LAST_SEEN_RESOLUTION:
-        return False
-    row.last_seen_at = now
-    return True
+def resume_session(key: str, find_live_session, make_principal):
+    """The principal of a live session, or None. ``find_live_session(key, now)`` ends a session
+    that has timed out (that end is committed, so it is recorded); a live one's idle clock moves on,
+    at most once a minute (a write on every page would cost more than the precision is worth)."""
+    now = clock.now()
+    row = find_live_session(key, now)
+    if row is None:
+        db.session.commit()
+        return None
+    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
+        row.last_seen_at = now
+        db.session.commit()
+    return make_principal(row, key)
 
 
 def restart_browser_session() -> None:

@@ -6,11 +6,9 @@ from datetime import datetime
 
 from flask_login import UserMixin
 
-from portal import clock
-from portal.access import note_activity, principal_loader
+from portal.access import principal_loader, resume_session
 from portal.auth.models import CustomerSession
 from portal.auth.services import active_session, end_session
-from portal.db import db
 
 
 class CustomerPrincipal(UserMixin):
@@ -51,11 +49,4 @@ class CustomerPrincipal(UserMixin):
 
 @principal_loader("c")
 def load_customer(key: str) -> CustomerPrincipal | None:
-    now = clock.now()
-    row = active_session(key, now)
-    if row is None:
-        db.session.commit()  # keep the record of a session that has just timed out
-        return None
-    if note_activity(row, now):
-        db.session.commit()
-    return CustomerPrincipal(row, key)
+    return resume_session(key, active_session, CustomerPrincipal)

@@ -7,9 +7,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 
-from portal import clock
-from portal.access import note_activity, principal_loader
-from portal.db import db
+from portal.access import principal_loader, resume_session
 from portal.enums import Role
 from portal.staff.models import StaffMember, StaffSession
 from portal.staff.services import active_staff_session, end_staff_session
@@ -51,11 +49,4 @@ class StaffPrincipal(UserMixin):
 
 @principal_loader("s")
 def load_staff(key: str) -> StaffPrincipal | None:
-    now = clock.now()
-    row = active_staff_session(key, now)
-    if row is None:
-        db.session.commit()  # keep the record of a session ended by timeout or deactivation
-        return None
-    if note_activity(row, now):
-        db.session.commit()
-    return StaffPrincipal(row, key)
+    return resume_session(key, active_staff_session, StaffPrincipal)
