@@ -197,7 +197,7 @@ def ticket_rows(count: int, customers: int, staff: dict[str, list[int]], rng: ra
         customer_id = rng.randrange(1, customers + 1) if rng.random() < 0.9 else None
         email = f"kh{customer_id}@example.vn" if customer_id else f"la{number}@example.vn"
         yield (number, str(kind), status, "board" if escalated else department, str(routing[kind]["priority"]),
-               assignee, customer_id, email, "vi", created, end_of_local_day(created, 3),
+               assignee, customer_id, email, "vi", created, created, end_of_local_day(created, 3),
                end_of_local_day(created, clocks["fulfil_days"][kind]), first_response, None, None,
                created + timedelta(days=21) if escalated else None, resolved,
                resolved + timedelta(days=7) if status == "closed" else None,
@@ -253,9 +253,9 @@ def fill(customers: int, tickets: int) -> None:
                                               "given_at", "withdrawn_at"], consent_rows(customers)),
         "tickets": writer.write("tickets", [
             "id", "kind", "status", "department", "priority", "assignee_id", "customer_id", "requester_email",
-            "requester_locale", "created_at", "acknowledge_due_at", "due_at", "first_response_at", "extended_at",
-            "extension_reason", "escalated_at", "resolved_at", "closed_at", "outcome_reason", "updated_at",
-            "version", "submission_key"], ticket_rows(tickets, customers, staff, rng, timeline)),
+            "requester_locale", "created_at", "received_at", "acknowledge_due_at", "due_at", "first_response_at",
+            "extended_at", "extension_reason", "escalated_at", "resolved_at", "closed_at", "outcome_reason",
+            "updated_at", "version", "submission_key"], ticket_rows(tickets, customers, staff, rng, timeline)),
     }
     done["ticket_entries"] = writer.write("ticket_entries", [
         "id", "ticket_id", "created_at", "kind", "author_staff_id", "body", "event", "data", "submission_key"],

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 
 
 def run_due_jobs(now: datetime) -> int:
-    """Escalate overdue tickets (their e-mails join the outbox), then deliver the outbox.
+    """Escalate missed acknowledgements and overdue tickets (their e-mails join the outbox), then
+    deliver the outbox.
 
     Return how much work was done, so an idle worker knows to wait before the next round.
     """

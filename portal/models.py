@@ -5,10 +5,10 @@ from portal.audit.models import AuditRecord, CustomerDataView
 from portal.auth.models import CustomerSession
 from portal.email_links import EmailLink
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
-from portal.settings.models import DayOff, Setting
+from portal.settings.models import CalendarOverride, Setting
 from portal.staff.models import StaffMember, StaffRecoveryCode, StaffSession
 from portal.tickets.models import Ticket, TicketEntry
 
-__all__ = ["AuditRecord", "Consent", "ContactPoint", "Customer", "CustomerDataView", "CustomerSession", "DataChange",
-           "DayOff", "DeliveryAttempt", "EmailLink", "Order", "OutboxMessage", "Setting", "StaffMember",
-           "StaffRecoveryCode", "StaffSession", "Ticket", "TicketEntry"]
+__all__ = ["AuditRecord", "CalendarOverride", "Consent", "ContactPoint", "Customer", "CustomerDataView",
+           "CustomerSession", "DataChange", "DeliveryAttempt", "EmailLink", "Order", "OutboxMessage", "Setting",
+           "StaffMember", "StaffRecoveryCode", "StaffSession", "Ticket", "TicketEntry"]

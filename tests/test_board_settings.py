@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditRecord
 from portal.db import db
 from portal.enums import Department
-from portal.settings.models import DayOff, Setting
+from portal.settings.models import CalendarOverride, Setting
 from portal.tickets import due, services
 from portal.tickets.kinds import all_kinds
 from portal.tickets.models import Ticket
@@ -65,6 +65,7 @@ def test_only_an_administrator_edits_settings(app, clock, role):
     token = csrf_token(client, "/board/")
     assert client.post("/board/settings", data={"csrf_token": token}).status_code == 404
     assert client.post("/board/settings/days-off", data={"csrf_token": token}).status_code == 404
+    assert client.post("/board/settings/days-worked", data={"csrf_token": token}).status_code == 404
     assert 'href="/board/settings"' not in client.get("/board/").get_data(as_text=True)
 
 
@@ -141,7 +142,7 @@ def test_days_off_are_added_and_removed_and_move_new_deadlines(app, admin_client
     # Removing it applies to later requests; the earlier request keeps its date.
     assert admin_client.post("/board/settings/days-off/2026-11-26/remove",
                              data={"csrf_token": token}).status_code == 303
-    assert db.session.scalars(select(DayOff)).all() == []
+    assert db.session.scalars(select(CalendarOverride)).all() == []
     later = file_question(clock.now(), email="later@example.vn", kind="access")
     assert later.acknowledge_due_at.astimezone(VN).date() == date(2026, 11, 27)
     db.session.refresh(ticket)
@@ -157,7 +158,7 @@ def test_days_off_are_added_and_removed_and_move_new_deadlines(app, admin_client
 def test_bad_days_off_are_refused(admin_client, data):
     data = {"csrf_token": csrf_token(admin_client, "/board/settings"), **data}
     assert admin_client.post("/board/settings/days-off", data=data).status_code == 400
-    assert db.session.scalars(select(DayOff)).all() == []
+    assert db.session.scalars(select(CalendarOverride)).all() == []
 
 
 def test_removing_an_unknown_day_off_is_not_found(admin_client):
@@ -173,4 +174,4 @@ def test_settings_posts_need_the_csrf_token(admin_client):
     assert admin_client.post("/board/settings", data=data).status_code == 400
     assert admin_client.post("/board/settings/days-off", data={"day_off-day": "2026-12-01",
                                                                 "day_off-name": "x"}).status_code == 400
-    assert db.session.scalars(select(Setting)).all() == [] and db.session.scalars(select(DayOff)).all() == []
+    assert db.session.scalars(select(Setting)).all() == [] and db.session.scalars(select(CalendarOverride)).all() == []

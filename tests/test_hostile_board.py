@@ -23,7 +23,7 @@ from portal.db import db
 from portal.enums import Channel
 from portal.extensions import limiter
 from portal.outbox.models import OutboxMessage
-from portal.settings.models import DayOff, Setting
+from portal.settings.models import CalendarOverride, Setting
 from portal.staff.models import StaffMember
 from portal.tickets.board.queries import encode_cursor
 from portal.tickets.board.settings_page import current_settings, form_data
@@ -109,7 +109,8 @@ def state() -> dict:
             AuditRecord.action.like("ticket.%"), AuditRecord.action.like("settings.%"),
             AuditRecord.action.in_(MUTATION_ACTIONS)))),
         "settings": [(s.key, s.value) for s in db.session.scalars(select(Setting).order_by(Setting.key))],
-        "days_off": [(d.day, d.name) for d in db.session.scalars(select(DayOff).order_by(DayOff.day))],
+        "calendar": [(d.day, d.is_working_day, d.name)
+                     for d in db.session.scalars(select(CalendarOverride).order_by(CalendarOverride.day))],
         "staff": [(m.id, m.role, m.is_active, m.full_name)
                   for m in db.session.scalars(select(StaffMember).order_by(StaffMember.id))],
     }
@@ -216,7 +217,7 @@ def _build_scene(app):
         team = make_team()
         world = make_world(team)
         day_off = date(2026, 12, 24)
-        db.session.add(DayOff(day=day_off, name="Nghỉ"))
+        db.session.add(CalendarOverride(day=day_off, is_working_day=False, name="Nghỉ"))
         db.session.commit()
         clients = {name: staff_client(app, team[name]) for name in ("care", "care2", "sales", "board", "admin")}
         clients.update(a=customer_client(app, "a@example.vn"), b=customer_client(app, "b@example.vn"))
@@ -393,6 +394,7 @@ TICKET_ACTIONS = {
     "update": {"status": "resolved", "department": "sales", "assignee": ""},
     "take": {},
     "extend": {"days": "5", "reason": "Kéo dài"},
+    "longer-period": {"reason": "Bên thứ ba phải xử lý"},
     "link": {"customer_id": "1"},
 }
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.db import db
 from portal.enums import Department, Role, TicketStatus
-from portal.settings.models import DayOff
+from portal.settings.models import CalendarOverride
 from portal.staff.models import StaffMember
 from portal.tickets import due, services
 from portal.tickets.models import Ticket, TicketEntry
@@ -57,14 +57,17 @@ def test_acknowledgement_skips_weekend_and_tet():
 
 def test_extra_day_off_counts_as_non_working():
     friday = datetime(2026, 11, 27, 16, 0, tzinfo=VN)
-    assert due.acknowledge_due(friday, 2, {date(2026, 11, 30)}).astimezone(VN).date() == date(2026, 12, 2)
+    calendar = due.Calendar(days_off={date(2026, 11, 30)})
+    assert due.acknowledge_due(friday, 2, calendar).astimezone(VN).date() == date(2026, 12, 2)
 
 
 def test_deadline_is_end_of_local_day_in_calendar_or_working_days():
     received = datetime(2026, 11, 25, 23, 30, tzinfo=VN)  # late evening: still the 25th locally
     deadline = due.fulfil_due(received, 10)
     assert deadline.astimezone(VN) == datetime(2026, 12, 5, 23, 59, 59, tzinfo=VN)
-    assert due.fulfil_due(received, 10, in_working_days=True).astimezone(VN).date() == date(2026, 12, 9)
+    # Ten working days would end on 9 December: the law's ten calendar days cut it to the 5th.
+    assert due.fulfil_due(received, 10, in_working_days=True).astimezone(VN).date() == date(2026, 12, 5)
+    assert due.fulfil_deadline(received, 7, 10, in_working_days=True).at.astimezone(VN).date() == date(2026, 12, 4)
 
 
 # --- routing -------------------------------------------------------------------------------------
@@ -305,7 +308,8 @@ def test_overdue_tickets_escalate_to_the_board_once(app):
     filed = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
     ticket = _ticket(now=filed)
     assert ticket.assignee == carer
-    assert services.escalate_overdue(filed + timedelta(days=5)) == 0
+    assert services.escalate_overdue(filed + timedelta(days=5)) == 1  # the missed acknowledgement only
+    assert (ticket.department, ticket.escalated_at) == ("care", None)
     later = ticket.due_at + timedelta(minutes=1)
     assert services.escalate_overdue(later) == 1
     db.session.commit()
@@ -337,7 +341,7 @@ def test_reference_parsing():
 
 
 def test_day_off_setting_moves_the_acknowledgement(app):
-    db.session.add(DayOff(day=date(2026, 11, 30), name="Nghỉ bù"))
+    db.session.add(CalendarOverride(day=date(2026, 11, 30), is_working_day=False, name="Nghỉ bù"))
     db.session.commit()
     friday = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
     ticket = _ticket(now=friday)

@@ -1,4 +1,4 @@
-"""Stored settings and the company's own days off."""
+"""Stored settings and the company's calendar overrides."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ class Setting(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
 
 
-class DayOff(db.Model):
-    """An extra non-working day the company adds to the public holidays (e.g. a bridge day)."""
+class CalendarOverride(db.Model):
+    """A day the company's calendar differs from the public one: an extra day off (a bridge day), or
+    a day worked (a public holiday the company works, a weekend make-up day of its Tết plan)."""
 
-    __tablename__ = "days_off"
+    __tablename__ = "calendar_overrides"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_working_day: Mapped[bool]
     name: Mapped[str] = mapped_column(String(200))

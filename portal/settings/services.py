@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.audit.services import record
 from portal.db import db
-from portal.settings.models import DayOff, Setting
+from portal.settings.models import CalendarOverride, Setting
 
 
 def plain(value):
@@ -48,30 +48,38 @@ def save_setting(key: str, value: dict, actor, now: datetime, old: dict | None =
     record(actor, "settings.changed", f"setting:{key}", old=plain(old) if old is not None else None, new=row.value)
 
 
-def extra_days_off() -> frozenset[date]:
-    return frozenset(db.session.scalars(select(DayOff.day)))
+def calendar_overrides() -> list[CalendarOverride]:
+    return list(db.session.scalars(select(CalendarOverride).order_by(CalendarOverride.day)))
 
 
-def days_off() -> list[DayOff]:
-    return list(db.session.scalars(select(DayOff).order_by(DayOff.day)))
+def overridden_days() -> tuple[frozenset[date], frozenset[date]]:
+    """The company's extra days off, and the holidays or weekend days it works."""
+    rows = db.session.execute(select(CalendarOverride.day, CalendarOverride.is_working_day)).all()
+    return (frozenset(day for day, working in rows if not working),
+            frozenset(day for day, working in rows if working))
 
 
-def is_day_off(day: date) -> bool:
-    return db.session.get(DayOff, day) is not None
+def override_on(day: date) -> CalendarOverride | None:
+    return db.session.get(CalendarOverride, day)
 
 
-def add_day_off(day: date, name: str, actor, now: datetime) -> DayOff:
-    row = DayOff(day=day, name=name.strip())
+def _audit_action(is_working_day: bool, change: str) -> str:
+    return f"settings.{'day_worked' if is_working_day else 'day_off'}_{change}"
+
+
+def add_calendar_override(day: date, is_working_day: bool, name: str, actor, now: datetime) -> CalendarOverride:
+    """Mark ``day`` as a day off or as a day worked, whatever the public calendar says (audited)."""
+    row = CalendarOverride(day=day, is_working_day=is_working_day, name=name.strip())
     db.session.add(row)
-    record(actor, "settings.day_off_added", f"day_off:{day.isoformat()}", name=row.name)
+    record(actor, _audit_action(is_working_day, "added"), f"calendar:{day.isoformat()}", name=row.name)
     return row
 
 
-def remove_day_off(day: date, actor, now: datetime) -> bool:
-    """Remove a company day off; False if there is none that day."""
-    row = db.session.get(DayOff, day)
-    if row is None:
+def remove_calendar_override(day: date, is_working_day: bool, actor, now: datetime) -> bool:
+    """Give ``day`` back to the public calendar; False if it has no override of that sort."""
+    row = override_on(day)
+    if row is None or row.is_working_day != is_working_day:
         return False
-    record(actor, "settings.day_off_removed", f"day_off:{day.isoformat()}", name=row.name)
+    record(actor, _audit_action(is_working_day, "removed"), f"calendar:{day.isoformat()}", name=row.name)
     db.session.delete(row)
     return True

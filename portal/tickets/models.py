@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import permissions
@@ -16,6 +16,7 @@ from portal.tickets.kinds import KindColumn, RequestKind
 
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
 DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.REJECTED, TicketStatus.CLOSED)
+UNACKNOWLEDGED = "first_response_at IS NULL AND acknowledge_escalated_at IS NULL"  # nobody has answered yet
 
 
 class Ticket(db.Model):
@@ -31,6 +32,13 @@ class Ticket(db.Model):
         Index("ix_tickets_status_due", "status", "due_at", "id"),
         Index("ix_tickets_due", "due_at", "id"),
         Index("ix_tickets_requester_kind", "requester_email", "kind", "status"),
+        # The worker's look for missed acknowledgements: only tickets still waiting for one.
+        Index("ix_tickets_unacknowledged", "acknowledge_due_at",
+              postgresql_where=text(UNACKNOWLEDGED), sqlite_where=text(UNACKNOWLEDGED)),
+        CheckConstraint("due_at >= received_at", name="due_after_receipt"),
+        CheckConstraint("(extended_at IS NULL) = (extension_reason IS NULL)", name="extension_has_reason"),
+        CheckConstraint("(longer_period_at IS NULL) = (longer_period_reason IS NULL)",
+                        name="longer_period_has_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,12 +51,18 @@ class Ticket(db.Model):
     requester_email: Mapped[str] = mapped_column(String(320))  # the verified address that filed it
     requester_locale: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When the clocks started: the filing, or the customer's message that reopened the request.
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledge_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_reason: Mapped[str | None] = mapped_column(Text)
-    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The longer legal period (a processor or third party must act), applied once with a reason.
+    longer_period_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    longer_period_reason: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the fulfilment deadline was missed
+    acknowledge_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # so was the acknowledgement
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_reason: Mapped[str | None] = mapped_column(Text)  # shown to the customer on rejection
@@ -74,6 +88,10 @@ class Ticket(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def is_past_due(self, now: datetime) -> bool:
+        """Its fulfilment deadline has passed (whether or not it is still open)."""
+        return now > self.due_at
 
     # --- who may do what with it (the rules are in portal.permissions) ---------------------------
 

@@ -11,6 +11,7 @@ from portal.db import db
 from portal.enums import Role
 from portal.outbox.services import queue_email
 from portal.staff.models import StaffMember
+from portal.tickets import due
 
 STAFF_LOCALE = "vi"
 
@@ -26,11 +27,20 @@ def _to_customer(ticket, template: str, **context) -> None:
 
 
 def request_received(ticket) -> None:
-    _to_customer(ticket, "ticket_received")
+    """The automatic receipt: the procedure for the kind of request and its dates, as the Decree's
+    acknowledgement must give them."""
+    _to_customer(ticket, "ticket_received", **_legal_dates(ticket))
+
+
+def _legal_dates(ticket) -> dict:
+    """The latest dates the law would allow the request, for the customer to know its procedure."""
+    kind = ticket.kind
+    longer_until = due.legal_ceiling(ticket.received_at, kind.longer_days) if kind.longer_days else None
+    return {"longer_until": longer_until, "extension_days": kind.extension_days}
 
 
 def request_merged(ticket) -> None:
-    _to_customer(ticket, "ticket_merged")
+    _to_customer(ticket, "ticket_merged", **_legal_dates(ticket))
 
 
 def staff_replied(ticket, entry) -> None:
@@ -45,13 +55,26 @@ def deadline_extended(ticket) -> None:
     _to_customer(ticket, "ticket_extended")
 
 
+def longer_period_applied(ticket) -> None:
+    _to_customer(ticket, "ticket_longer_period")
+
+
 def ticket_overdue(ticket) -> None:
     """Tell the assignee and every active board member, once per escalation."""
+    _to_assignee_and_board(ticket, "ticket_overdue")
+
+
+def acknowledgement_overdue(ticket) -> None:
+    """Tell the assignee and every active board member that nobody has answered the customer yet."""
+    _to_assignee_and_board(ticket, "ticket_unacknowledged")
+
+
+def _to_assignee_and_board(ticket, template: str) -> None:
     board = db.session.scalars(select(StaffMember).where(StaffMember.role == Role.BOARD,
                                                          StaffMember.is_active.is_(True)))
     recipients = {member.email: member for member in board}
     if ticket.assignee is not None and ticket.assignee.is_active:
         recipients[ticket.assignee.email] = ticket.assignee
     for address, member in sorted(recipients.items()):
-        queue_email(address, "ticket_overdue", member.preferred_locale or STAFF_LOCALE, "ticket_overdue",
+        queue_email(address, template, member.preferred_locale or STAFF_LOCALE, template,
                     ticket=ticket, member=member)

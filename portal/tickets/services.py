@@ -19,10 +19,9 @@ from portal.audit.services import record
 from portal.contact_values import lookup_forms
 from portal.db import db
 from portal.enums import Channel, Department, EntryKind, TicketStatus
-from portal.settings.services import extra_days_off
 from portal.staff.models import StaffMember
 from portal.staff.signals import role_changed
-from portal.tickets import due, notifications
+from portal.tickets import clocks, due, notifications
 from portal.tickets.kinds import RequestKind, get_kind
 from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry
 from portal.tickets.routing import least_loaded_member, route_for
@@ -111,10 +110,11 @@ def create_ticket(*, kind, body: str, requester_email: str, customer_id: int | N
     duplicate = find_open_duplicate(requester_email, customer_id, kind)
     if duplicate is not None:
         add_customer_message(duplicate, body, now, submission_key)
+        _bring_deadlines_forward(duplicate, now)
         notifications.request_merged(duplicate)
         return duplicate, False
-    ticket = _new_ticket(kind, requester_email, customer_id, locale, now)
-    add_event(ticket, "created", now)
+    ticket, deadline = _new_ticket(kind, requester_email, customer_id, locale, now)
+    add_event(ticket, "created", now, **clocks.cut_note(deadline))
     ticket.entries.append(TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE, body=body, created_at=now,
                                       submission_key=submission_key))
     add_event(ticket, "routed", now, department=ticket.department, priority=ticket.priority)
@@ -135,19 +135,46 @@ def details_of(ticket: Ticket):
 
 
 def _new_ticket(kind: RequestKind, requester_email: str, customer_id: int | None, locale: str,
-                now: datetime) -> Ticket:
-    """A ticket routed and given its two clocks by the settings in force now."""
+                now: datetime) -> tuple[Ticket, due.Deadline]:
+    """A ticket routed and given its two clocks by the settings in force now, and its deadline."""
     route = route_for(kind, queue_setting("routing"))
-    clocks = queue_setting("clocks")
-    days_off = extra_days_off()
+    acknowledge_due_at, deadline = clocks.new_clocks(kind, now)
     ticket = Ticket(
         kind=kind, status=S.NEW, department=route.department, priority=route.priority, customer_id=customer_id,
-        requester_email=requester_email, requester_locale=locale, created_at=now, updated_at=now,
-        acknowledge_due_at=due.acknowledge_due(now, clocks["acknowledge_working_days"], days_off),
-        due_at=due.fulfil_due(now, clocks["fulfil_days"][kind], clocks["fulfil_in_working_days"], days_off),
+        requester_email=requester_email, requester_locale=locale, created_at=now, updated_at=now, received_at=now,
+        acknowledge_due_at=acknowledge_due_at, due_at=deadline.at,
     )
     db.session.add(ticket)
-    return ticket
+    return ticket, deadline
+
+
+def _bring_deadlines_forward(ticket: Ticket, now: datetime) -> None:
+    """A request merged into an open one of its kind keeps its own clocks: whichever of the two
+    deadlines is earlier applies to the ticket (never the other's extended or longer one)."""
+    acknowledge_due_at, deadline = clocks.new_clocks(ticket.kind, now)
+    if ticket.first_response_at is None and acknowledge_due_at < ticket.acknowledge_due_at:
+        ticket.acknowledge_due_at = acknowledge_due_at
+    if deadline.at >= ticket.due_at:
+        return
+    old = ticket.due_at
+    ticket.due_at = deadline.at
+    add_event(ticket, "due_brought_forward", now, old=old.isoformat(), new=deadline.at.isoformat(),
+              **clocks.cut_note(deadline))
+    record(_requester(ticket), "ticket.due_brought_forward", ticket, old=old.isoformat(), new=deadline.at.isoformat())
+
+
+def _restart_clocks(ticket: Ticket, now: datetime) -> None:
+    """The customer's message on a finished request is a new receipt: the ticket gets the deadline a
+    request of its kind filed now would get, and its extension, longer period and escalation are
+    available again. The acknowledgement, which told the customer the procedure, is not repeated."""
+    old = ticket.due_at
+    _acknowledge_due_at, deadline = clocks.new_clocks(ticket.kind, now)
+    ticket.received_at, ticket.due_at = now, deadline.at
+    ticket.extended_at = ticket.extension_reason = None
+    ticket.longer_period_at = ticket.longer_period_reason = None
+    ticket.escalated_at = None
+    add_event(ticket, "reopened", now, old=old.isoformat(), new=deadline.at.isoformat(), **clocks.cut_note(deadline))
+    record(_requester(ticket), "ticket.reopened", ticket, old=old.isoformat(), new=deadline.at.isoformat())
 
 
 def _auto_assign(ticket: Ticket, now: datetime) -> None:
@@ -169,8 +196,11 @@ def add_customer_message(ticket: Ticket, body: str, now: datetime, submission_ke
         return earlier
     entry = TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE, body=body, created_at=now, submission_key=submission_key)
     ticket.entries.append(entry)
+    reopened = ticket.status in (S.RESOLVED, S.REJECTED)
     if ticket.status in (S.RESOLVED, S.REJECTED, S.WAITING):
         _set_status(ticket, S.OPEN, now, None)
+    if reopened:
+        _restart_clocks(ticket, now)
     _touch(ticket, now)
     db.session.flush()
     record(_requester(ticket), "ticket.customer_message", ticket, entry_id=entry.id)
@@ -279,28 +309,59 @@ def change_department(ticket: Ticket, staff: StaffMember, department: Department
     record(staff, "ticket.routed", ticket, old=old, new=department)
 
 
+PAST_DUE = _l("The deadline has passed, so it can no longer be moved. Answer the customer as soon as possible.")
+
+
 def extend_deadline(ticket: Ticket, staff: StaffMember, days: int, reason: str, now: datetime) -> None:
-    """The one extension the law allows, at most its figure, with a reason the customer is e-mailed."""
-    clocks = queue_setting("clocks")
-    limit = clocks["extension_days"][ticket.kind]
+    """The one extension the law allows, at most its figure, with a reason the customer is e-mailed.
+    It is refused once the deadline has passed: a late request must not stop looking late."""
+    limit = queue_setting("clocks")["extension_days"][ticket.kind]
     if not ticket.is_open:
         raise TicketRuleError(_l("Only an open request can be extended."))
     if ticket.extended_at is not None:
         raise TicketRuleError(_l("This request has already been extended once."))
+    if ticket.is_past_due(now):
+        raise TicketRuleError(PAST_DUE)
     if not 1 <= days <= limit:
         raise TicketRuleError(_l("An extension is between 1 and %(days)d days for this kind of request.",
                                  days=limit))
     if not (reason or "").strip():
         raise TicketRuleError(_l("Give the customer the reason for the extension."))
-    old = ticket.due_at
-    ticket.due_at = due.extend(old, days, clocks["fulfil_in_working_days"], extra_days_off())
+    old, deadline = ticket.due_at, clocks.extended(ticket, days)
+    ticket.due_at = deadline.at
     ticket.extended_at = now
     ticket.extension_reason = reason.strip()
     add_event(ticket, "due_changed", now, staff, old=old.isoformat(), new=ticket.due_at.isoformat(),
-              reason=ticket.extension_reason)
+              reason=ticket.extension_reason, **clocks.cut_note(deadline))
     _touch(ticket, now)
     record(staff, "ticket.extended", ticket, days=days)
     notifications.deadline_extended(ticket)
+
+
+def apply_longer_period(ticket: Ticket, staff: StaffMember, reason: str, now: datetime) -> None:
+    """The longer period the law gives a kind when a processor or third party must act: once, with
+    a reason the customer is e-mailed, never past the law's figure."""
+    kind = ticket.kind
+    if not ticket.is_open:
+        raise TicketRuleError(_l("Only an open request can be given more time."))
+    if not kind.longer_days:
+        raise TicketRuleError(_l("The law gives this kind of request no longer period."))
+    if ticket.longer_period_at is not None:
+        raise TicketRuleError(_l("The longer period already applies to this request."))
+    if ticket.is_past_due(now):
+        raise TicketRuleError(PAST_DUE)
+    if not (reason or "").strip():
+        raise TicketRuleError(_l("Give the customer the reason: which processor or third party must act."))
+    old, deadline = ticket.due_at, clocks.lengthened(ticket)
+    ticket.due_at = deadline.at
+    ticket.longer_period_at = now
+    ticket.longer_period_reason = reason.strip()
+    add_event(ticket, "longer_period", now, staff, old=old.isoformat(), new=ticket.due_at.isoformat(),
+              days=kind.longer_days, reason=ticket.longer_period_reason, **clocks.cut_note(deadline))
+    _touch(ticket, now)
+    record(staff, "ticket.longer_period", ticket, days=kind.longer_days, old=old.isoformat(),
+           new=ticket.due_at.isoformat())
+    notifications.longer_period_applied(ticket)
 
 
 def release_tickets_outside_role(member: StaffMember, actor: StaffMember | None, now: datetime) -> int:
@@ -351,6 +412,30 @@ def record_customer_view(ticket: Ticket, customer_id: int, staff: StaffMember, n
 
 
 def escalate_overdue(now: datetime) -> int:
+    """Escalate the open tickets whose acknowledgement or fulfilment deadline passed; return how
+    many escalations there were (a ticket late on both counts twice, once for each clock)."""
+    return _escalate_unacknowledged(now) + _escalate_past_due(now)
+
+
+def _escalate_unacknowledged(now: datetime) -> int:
+    """Tell the assignee and the board of each open ticket nobody answered by its acknowledgement
+    deadline. The ticket stays in its queue, to be answered there; ``acknowledge_escalated_at``
+    records that it was escalated, once."""
+    statement = (select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.first_response_at.is_(None),
+                                      Ticket.acknowledge_escalated_at.is_(None), Ticket.acknowledge_due_at < now)
+                 .order_by(Ticket.id).limit(200).with_for_update(skip_locked=True))
+    tickets = list(db.session.scalars(statement))
+    for ticket in tickets:
+        ticket.acknowledge_escalated_at = now
+        add_event(ticket, "acknowledgement_late", now, due=ticket.acknowledge_due_at.isoformat())
+        _touch(ticket, now)
+        record(None, "ticket.acknowledgement_escalated", ticket)
+        notifications.acknowledgement_overdue(ticket)
+    db.session.flush()
+    return len(tickets)
+
+
+def _escalate_past_due(now: datetime) -> int:
     """Mark open tickets past their deadline overdue, move them to the board queue, tell the
     assignee and the board. Each ticket is escalated once: ``escalated_at`` records it."""
     statement = (select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.due_at < now,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from portal.enums import Department
-from portal.settings.services import get_setting, plain, save_setting
+from portal.settings.services import get_setting, overridden_days, plain, save_setting
+from portal.tickets.due import Calendar
 from portal.tickets.kinds import all_kinds
 
 SETTING_KEYS = ("routing", "assignment", "clocks")
@@ -47,3 +48,9 @@ def save_queue_setting(key: str, value: dict, actor, now: datetime) -> bool:
         return False
     save_setting(key, value, actor, now, old=old)
     return True
+
+
+def company_calendar() -> Calendar:
+    """The public calendar with the administrator's overrides, as the clocks count it now."""
+    days_off, days_worked = overridden_days()
+    return Calendar(days_off=days_off, days_worked=days_worked)

@@ -17,7 +17,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from portal.enums import Department, Priority, TicketStatus
 from portal.forms import PortalForm, no_control_characters
-from portal.settings.services import is_day_off
+from portal.settings.services import override_on
+from portal.tickets.due import is_public_working_day
 from portal.tickets.forms import MESSAGE_MAX, SubmissionKeyMixin, message_field
 from portal.tickets.kinds import all_kinds
 from portal.tickets.settings import legal_maximum
@@ -86,6 +87,11 @@ class ExtendForm(PortalForm):
     version = HiddenField()
 
 
+class LongerPeriodForm(PortalForm):
+    reason = message_field(_l("Which processor or third party must act, and why (e-mailed to the customer)"))
+    version = HiddenField()
+
+
 class TakeForm(PortalForm):
     pass
 
@@ -104,17 +110,46 @@ class LinkCustomerForm(PortalForm):
 # --- settings ------------------------------------------------------------------------------------
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _refuse_a_second_override(day) -> None:
+    override = override_on(day) if day else None
+    if override is None:
+        return
+    if override.is_working_day:
+        raise ValidationError(_l("This date is already marked as a day worked. Remove that first."))
+    raise ValidationError(_l("This date is already a day off."))
+
+
 class DayOffForm(PortalForm):
+    """A day the company does not work although the public calendar does (e.g. a bridge day)."""
+
     day = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
-    name = StringField(_l("Name (e.g. bridge day after Reunification Day)"),
-                       filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    name = StringField(_l("Name (e.g. bridge day after Reunification Day)"), filters=[_strip],
                        validators=[DataRequired(_l("Give the day off a name.")),
                                    Length(max=200, message=_l("Write at most %(max)d characters.")),
                                    no_control_characters])
 
     def validate_day(self, field):
-        if field.data and is_day_off(field.data):
-            raise ValidationError(_l("This date is already a day off."))
+        _refuse_a_second_override(field.data)
+
+
+class DayWorkedForm(PortalForm):
+    """A public holiday or weekend day the company works (e.g. a make-up day of its Tết plan)."""
+
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
+    name = StringField(_l("Name (e.g. make-up day for the Tết holiday)"), filters=[_strip],
+                       validators=[DataRequired(_l("Give the day worked a name.")),
+                                   Length(max=200, message=_l("Write at most %(max)d characters.")),
+                                   no_control_characters])
+
+    def validate_day(self, field):
+        if field.data and is_public_working_day(field.data):
+            raise ValidationError(_l("This date is already a working day: only a public holiday or a weekend "
+                                     "day can be marked as worked."))
+        _refuse_a_second_override(field.data)
 
 
 def _days_field(label, maximum: int):

@@ -1,4 +1,5 @@
-"""The administrator's queue settings: routing, assignment, clocks and extra days off.
+"""The administrator's queue settings: routing, assignment, clocks and the company's calendar
+(extra days off, and holidays or weekend days worked).
 
 Changes apply to tickets filed afterwards: a ticket keeps the department and deadlines it was
 given when it was filed. Every change is audited with the old and the new value.
@@ -6,20 +7,24 @@ given when it was filed. Every change is audited with the old and the new value.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import clock
 from portal.access import staff_required
 from portal.db import db
 from portal.enums import Department
-from portal.settings.services import add_day_off, days_off, remove_day_off
+from portal.settings.models import CalendarOverride
+from portal.settings.services import add_calendar_override, calendar_overrides, remove_calendar_override
 from portal.tickets.board import bp
-from portal.tickets.board.forms import DayOffForm, settings_form
-from portal.tickets.due import public_holidays
+from portal.tickets.board.forms import DayOffForm, DayWorkedForm, settings_form
+from portal.tickets.due import public_holiday_names
 from portal.tickets.kinds import all_kinds
 from portal.tickets.settings import SETTING_KEYS, legal_maximum, queue_setting, save_queue_setting
 
@@ -58,12 +63,47 @@ def _values_from(form) -> dict[str, dict]:
     }
 
 
-def _page(form, day_off_form, status: int = 200):
-    year = clock.now().year
-    holidays = sorted(day for y in (year, year + 1) for day in public_holidays(y))
-    return render_template("board/settings.html", form=form, day_off_form=day_off_form, days_off=days_off(),
+CALENDAR_FORMS = {False: ("day_off", DayOffForm), True: ("day_worked", DayWorkedForm)}
+WHAT = {"holiday": _l("Public holiday"), "holiday_worked": _l("Public holiday, worked"),
+        "day_off": _l("Company day off"), "weekend_worked": _l("Weekend day, worked")}
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A day of a year's calendar that is not an ordinary weekday or weekend day."""
+
+    day: date
+    what: str  # a key of WHAT
+    name: str
+
+    @property
+    def is_working_day(self) -> bool:
+        return self.what in ("holiday_worked", "weekend_worked")
+
+
+def year_calendar(year: int, overrides: list[CalendarOverride]) -> list[CalendarDay]:
+    """The public holidays of ``year`` and the company's overrides, as the clocks count them."""
+    holidays = public_holiday_names(year, str(get_locale()))
+    days = {day: CalendarDay(day, "holiday", name) for day, name in holidays.items()}
+    for override in overrides:
+        if override.day.year != year:
+            continue
+        if override.is_working_day:
+            what = "holiday_worked" if override.day in holidays else "weekend_worked"
+        else:
+            what = "day_off"
+        name = f"{holidays[override.day]} — {override.name}" if override.day in holidays else override.name
+        days[override.day] = CalendarDay(override.day, what, name)
+    return sorted(days.values(), key=lambda calendar_day: calendar_day.day)
+
+
+def _page(form, calendar_forms: dict | None = None, status: int = 200):
+    overrides, next_year = calendar_overrides(), clock.now().year + 1
+    forms = {name: form_class(formdata=None, prefix=name) for name, form_class in CALENDAR_FORMS.values()}
+    forms.update(calendar_forms or {})
+    return render_template("board/settings.html", form=form, calendar_forms=forms, overrides=overrides,
                            kinds=all_kinds(), departments=list(Department), legal=legal_maximum(),
-                           holidays=holidays), status
+                           year=next_year, year_calendar=year_calendar(next_year, overrides), what=WHAT), status
 
 
 def _settings_form():
@@ -74,7 +114,7 @@ def _settings_form():
 @staff_required("settings.edit")
 def settings():
     """Routing per kind, assignment per department, the legal clocks and extra days off."""
-    return _page(_settings_form(), DayOffForm(formdata=None, prefix="day_off"))
+    return _page(_settings_form())
 
 
 @bp.route("/settings", methods=["POST"])
@@ -83,7 +123,7 @@ def save_settings():
     """Save the settings; requests filed from now on follow them."""
     form = settings_form()
     if not form.validate_on_submit():
-        return _page(form, DayOffForm(formdata=None, prefix="day_off"), 400)
+        return _page(form, status=400)
     new, now = _values_from(form), clock.now()
     changed = [key for key in SETTING_KEYS if save_queue_setting(key, new[key], current_user.staff, now)]
     db.session.commit()
@@ -96,12 +136,24 @@ def save_settings():
 @staff_required("settings.edit")
 def add_day_off_view():
     """Add a company day off: deadlines of new requests skip it."""
-    form = DayOffForm(prefix="day_off")
+    return _add_override(is_working_day=False)
+
+
+@bp.route("/settings/days-worked", methods=["POST"], endpoint="add_day_worked")
+@staff_required("settings.edit")
+def add_day_worked_view():
+    """Mark a public holiday or a weekend day as worked: deadlines of new requests count it."""
+    return _add_override(is_working_day=True)
+
+
+def _add_override(is_working_day: bool):
+    prefix, form_class = CALENDAR_FORMS[is_working_day]
+    form = form_class(prefix=prefix)
     if not form.validate_on_submit():
-        return _page(_settings_form(), form, 400)
-    add_day_off(form.day.data, form.name.data, current_user.staff, clock.now())
+        return _page(_settings_form(), {prefix: form}, 400)
+    add_calendar_override(form.day.data, is_working_day, form.name.data, current_user.staff, clock.now())
     db.session.commit()
-    flash(_("Day off added."), "success")
+    flash(_("Day worked added.") if is_working_day else _("Day off added."), "success")
     return redirect(url_for(".settings"), 303)
 
 
@@ -109,12 +161,23 @@ def add_day_off_view():
 @staff_required("settings.edit")
 def remove_day_off_view(day: str):
     """Remove a company day off (deadlines already given stay as they are)."""
+    return _remove_override(day, is_working_day=False)
+
+
+@bp.route("/settings/days-worked/<day>/remove", methods=["POST"], endpoint="remove_day_worked")
+@staff_required("settings.edit")
+def remove_day_worked_view(day: str):
+    """Give a day worked back to the public calendar (deadlines already given stay as they are)."""
+    return _remove_override(day, is_working_day=True)
+
+
+def _remove_override(day: str, is_working_day: bool):
     try:
-        removed = remove_day_off(date.fromisoformat(day), current_user.staff, clock.now())
+        removed = remove_calendar_override(date.fromisoformat(day), is_working_day, current_user.staff, clock.now())
     except ValueError:
         removed = False
     if not removed:
         abort(404)
     db.session.commit()
-    flash(_("Day off removed."), "success")
+    flash(_("Day worked removed.") if is_working_day else _("Day off removed."), "success")
     return redirect(url_for(".settings"), 303)

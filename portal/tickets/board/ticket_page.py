@@ -1,5 +1,5 @@
 """The ticket page: routing and clocks, the customer's data beside the thread, and the actions —
-reply or note, status and routing, take, extend, link to a customer record.
+reply or note, status and routing, take, extend, the longer legal period, link to a customer record.
 
 Every change is guarded by the version the page was drawn from. A rule the change breaks, or a
 colleague's change made in the meantime, rolls back everything and shows the page again with the
@@ -22,9 +22,16 @@ from portal.access import staff_required
 from portal.db import db
 from portal.enums import Department, EntryKind, TicketStatus
 from portal.staff.models import StaffMember
-from portal.tickets import services
+from portal.tickets import clocks, services
 from portal.tickets.board import bp, queries
-from portal.tickets.board.forms import ExtendForm, LinkCustomerForm, StaffReplyForm, TakeForm, TicketUpdateForm
+from portal.tickets.board.forms import (
+    ExtendForm,
+    LinkCustomerForm,
+    LongerPeriodForm,
+    StaffReplyForm,
+    TakeForm,
+    TicketUpdateForm,
+)
 from portal.tickets.models import Ticket
 from portal.tickets.settings import queue_setting
 
@@ -41,6 +48,7 @@ class TicketForms:
         self.update = self._make(TicketUpdateForm, "update", status=ticket.status, department=ticket.department,
                                  assignee=str(ticket.assignee_id or ""), version=ticket.version)
         self.extend = self._make(ExtendForm, "extend", version=ticket.version)
+        self.longer = self._make(LongerPeriodForm, "longer", version=ticket.version)
         self.take = self._make(TakeForm, "take")
         self.link = self._make(LinkCustomerForm, "link", version=ticket.version)
         self._fit_update_form()
@@ -99,7 +107,8 @@ def _show(ticket: Ticket, forms: TicketForms, status: int = 200, problem: str | 
     page = render_template("board/ticket.html", ticket=ticket, forms=forms, customer=customer, entries=entries,
                            problem=problem, now=clock.now(), can_take=_can_take(ticket),
                            details=services.details_of(ticket),
-                           extension_limit=queue_setting("clocks")["extension_days"][ticket.kind])
+                           extension_limit=queue_setting("clocks")["extension_days"][ticket.kind],
+                           cut_from=clocks.deadline_cut_from(ticket))
     db.session.commit()  # after rendering: committing expires what the page reads
     return page, status
 
@@ -251,6 +260,19 @@ def extend(reference: str):
     if refusal is not None:
         return refusal
     return _done(ticket, _("The deadline was extended and the customer was told why."))
+
+
+@bp.route("/tickets/<reference>/longer-period", methods=["POST"])
+@staff_required("ticket.work")
+def longer_period(reference: str):
+    """Apply the longer period the law gives when a processor or third party must act."""
+    ticket, forms = _posted(reference, "longer")
+    form = forms.longer
+    refusal, _result = _versioned_change(ticket, forms, form, lambda: services.apply_longer_period(
+        ticket, current_user.staff, form.reason.data, clock.now()))
+    if refusal is not None:
+        return refusal
+    return _done(ticket, _("The longer period applies and the customer was told why."))
 
 
 @bp.route("/tickets/<reference>/link", methods=["POST"])

@@ -14,4 +14,7 @@ class Access(RequestKind):
     title = _l("Full copy of my data")
     department = Department.CARE
     legal_days = 10
+    procedure = _l(
+        "We gather the personal data we hold about you (contact details, orders and warranty, consents "
+        "and their history) and give you a copy. We may call you to make sure the request is yours.")
     customer_form = RequestMessageForm

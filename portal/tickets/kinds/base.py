@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
@@ -37,6 +38,10 @@ class RequestKind(str):
     priority: ClassVar[Priority] = Priority.NORMAL
     # The fulfilment period of Decree 356/2025 Art. 5 in days, and the one extension it allows.
     legal_days: ClassVar[int]
+    # The longer period the Decree gives when a processor or a third party must act (None: none).
+    longer_days: ClassVar[int | None] = None
+    # How the company handles this kind of request, told to the customer on receipt (lazily translated).
+    procedure: ClassVar[object] = _l("A member of our staff reads your request and answers you in writing.")
     # The form a customer files this kind with; None: customers cannot file it themselves (yet).
     customer_form: ClassVar[type | None] = None
     # A table of this kind's own details (one row per ticket, keyed by ``ticket_id``), if it has any.
@@ -54,6 +59,7 @@ class RequestKind(str):
 
     @property
     def extension_days(self) -> int:
+        """The law's one extension: at most the ordinary period again, whichever period applies."""
         return self.legal_days
 
     @property

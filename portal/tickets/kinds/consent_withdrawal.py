@@ -14,3 +14,7 @@ class ConsentWithdrawal(RequestKind):
     title = _l("Consent withdrawal")
     department = Department.SALES
     legal_days = 15
+    longer_days = 20  # when a processor or third party must act
+    procedure = _l(
+        "We stop the processing that rests on the consent you withdraw (surveys, promotions) and confirm "
+        "it to you. If a partner processes the data for us, we have them stop too.")

@@ -16,3 +16,7 @@ class Correction(RequestKind):
     title = _l("Correction")
     department = Department.CARE
     legal_days = 10
+    longer_days = 15  # when a processor or third party must act
+    procedure = _l(
+        "We check the correction with you if needed, change the data in our records and tell you what was"
+        " changed. If a partner who processes the data for us holds it too, we have them correct it.")

@@ -13,3 +13,7 @@ class Erasure(RequestKind):
     title = _l("Deletion of my data")
     department = Department.CARE
     legal_days = 20
+    longer_days = 30  # when a processor or third party must act
+    procedure = _l(
+        "We check what the law or an open warranty still requires us to keep, delete the rest (with the "
+        "partners who process it for us) and tell you exactly what is kept, why and until when.")

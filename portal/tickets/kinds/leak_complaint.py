@@ -15,3 +15,6 @@ class LeakComplaint(RequestKind):
     department = Department.BOARD
     priority = Priority.HIGH
     legal_days = 15
+    procedure = _l(
+        "The board of directors verifies what happened, then answers you with the reason and how the leak"
+        " is being corrected and remedied.")

@@ -15,3 +15,6 @@ class MisuseReport(RequestKind):
     department = Department.BOARD
     priority = Priority.HIGH
     legal_days = 15
+    procedure = _l(
+        "The board of directors looks into the misuse you report, takes the measures needed to protect "
+        "your data and tells you what was done.")

@@ -14,4 +14,7 @@ class Other(RequestKind):
     title = _l("Something else")
     department = Department.CARE
     legal_days = 10
+    procedure = _l(
+        "A member of customer care reads your request and answers you in writing, or tells you which kind"
+        " of request it is and how it is handled.")
     customer_form = RequestMessageForm

@@ -14,4 +14,7 @@ class Question(RequestKind):
     title = _l("Question")
     department = Department.CARE
     legal_days = 10  # Decree 356/2025 Art. 5: provide information, 10 days
+    procedure = _l(
+        "A member of customer care reads your question, checks our records if needed and answers you in "
+        "writing.")
     customer_form = RequestMessageForm

@@ -14,4 +14,8 @@ class Restriction(RequestKind):
     title = _l("Restriction or objection")
     department = Department.CARE
     legal_days = 15
+    longer_days = 20  # when a processor or third party must act
+    procedure = _l(
+        "We review the processing you object to or want restricted, stop or limit it unless the law "
+        "requires it, and tell you our decision with its reasons.")
     customer_form = RequestMessageForm
