@@ -7,6 +7,8 @@ import json
 import os
 from datetime import timedelta
 
+from sqlalchemy.engine import make_url
+
 DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (refused in production)
 
 
@@ -19,6 +21,7 @@ class Defaults:
     TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
     TRUSTED_PROXIES = 0  # how many reverse proxies sit in front and append to X-Forwarded-For
     DATABASE_URL = ""  # empty: a SQLite file in the instance folder
+    DATABASE_LOCK_WAIT_SECONDS = 10  # the longest a write waits for another transaction's lock
 
     SIGN_IN_LINK_MINUTES = 10
     SIGN_IN_MAX_WRONG_CODES = 5
@@ -63,7 +66,7 @@ _INT_SETTINGS = {
     "TRUSTED_PROXIES", "SIGN_IN_LINK_MINUTES", "SIGN_IN_MAX_WRONG_CODES", "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_HOURS", "SMTP_PORT", "SMTP_TIMEOUT", "MAIL_RETRY_FIRST_SECONDS",
     "MAIL_RETRY_MAX_SECONDS", "MAIL_GIVE_UP_HOURS", "WORKER_POLL_SECONDS", "ARGON2_TIME_COST",
-    "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM",
+    "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM", "DATABASE_LOCK_WAIT_SECONDS",
 }
 _BOOL_SETTINGS = {"INPROCESS_WORKER"}
 _LIST_SETTINGS = {"TRUSTED_HOSTS"}
@@ -98,7 +101,7 @@ def derive(config) -> None:
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["INSTANCE_PATH"], "portal.db")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **_lock_wait(config)}
     secure = config["BASE_URL"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_HTTPONLY"] = True
@@ -111,6 +114,21 @@ def derive(config) -> None:
     config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
     config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
+
+def _lock_wait(config) -> dict:
+    """Bound how long a statement waits for a lock that another transaction holds (a colleague saving
+    the same ticket, a sign-in attempt on the same account): SQLite's busy timeout, PostgreSQL's
+    lock_timeout. Past it the statement fails, and the page says so, instead of waiting for ever."""
+    seconds = config["DATABASE_LOCK_WAIT_SECONDS"]
+    url = make_url(config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": seconds}}
+    if url.get_backend_name() == "postgresql":
+        given = url.query.get("options")  # options in the URL itself are kept
+        given = " ".join(given) if isinstance(given, tuple) else given
+        return {"connect_args": {"options": f"{given or ''} -c lock_timeout={int(seconds * 1000)}".strip()}}
+    return {}
 
 
 def check_production(config) -> None:
