@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 import threading
 import time
+from datetime import timedelta
 from html import unescape
 
+import pyotp
 import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
@@ -21,9 +23,11 @@ from sqlalchemy.orm import Session
 from portal.audit.models import AuditRecord
 from portal.db import db
 from portal.outbox.models import OutboxMessage
+from portal.staff import signin
+from portal.staff.models import StaffMember
 from portal.tickets.models import Ticket, TicketEntry
 from tests.factories import make_staff, new_ticket, pickup_everywhere
-from tests.helpers import sign_in_staff
+from tests.helpers import STAFF_PASSWORD, csrf_token, sign_in_staff
 
 WAIT = 30  # seconds a racing thread waits for the other before the test gives up
 
@@ -242,3 +246,100 @@ def test_a_save_that_waits_too_long_for_a_lock_gets_the_conflict_page(make_app, 
     again = form_post(response.get_data(as_text=True), "reply", typed, member)
     assert client.post(f"/board/tickets/{reference}/reply", data=again).status_code == 303
     assert text_was_saved(typed)
+
+
+# --- item 8: staff sign-in lockout --------------------------------------------------------------------
+
+
+def audited(action: str) -> list[AuditRecord]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditRecord).where(AuditRecord.action == action)))
+
+
+def post_password(client, email: str, password: str):
+    token = csrf_token(client, "/staff/sign-in")
+    return client.post("/staff/sign-in", data={"email": email, "password": password, "csrf_token": token})
+
+
+def wrong_code_for(member, clock) -> str:
+    right = pyotp.TOTP(member.totp_secret).at(clock.now())
+    return f"{(int(right) + 1) % 1_000_000:06d}"
+
+
+@pytest.fixture
+def many_attempts_allowed(app):
+    """The per-client limit on sign-in posts out of the way: these tests are about the account."""
+    app.config["SIGN_IN_ATTEMPTS_PER_CLIENT"] = "1000 per minute"
+
+
+def test_twenty_wrong_codes_at_the_same_instant_check_five_and_lock_once(app, clock, many_attempts_allowed,
+                                                                         monkeypatch):
+    member = make_staff("care")
+    browser = app.test_client()
+    assert post_password(browser, member.email, STAFF_PASSWORD).status_code == 303
+    token = csrf_token(browser, "/staff/sign-in/code")
+    cookie = browser.get_cookie("kn_session").value
+    checked, lock = [], threading.Lock()
+    real_matching_step = signin.matching_step
+
+    def counting_matching_step(*args):
+        with lock:
+            checked.append(args)
+        return real_matching_step(*args)
+
+    monkeypatch.setattr(signin, "matching_step", counting_matching_step)
+    data = {"code": wrong_code_for(member, clock), "csrf_token": token}
+    barrier = threading.Barrier(20, timeout=WAIT)
+
+    def attempt(client):
+        barrier.wait()
+        return client.post("/staff/sign-in/code", data=data)
+
+    clients = [app.test_client() for _ in range(20)]
+    for client in clients:  # twenty copies of the browser that gave the right password
+        client.set_cookie("kn_session", cookie)
+    results = run_threads({f"attempt-{n}": (lambda c=client: attempt(c)) for n, client in enumerate(clients)})
+
+    assert len(checked) == 5
+    assert sorted(r.status_code for r in results.values()) == [400] * 4 + [429] * 16
+    assert len(audited("staff.locked")) == 1 and len(audited("staff.sign_in_failed")) == 5
+    db.session.expire_all()
+    locked = db.session.get(StaffMember, member.id)
+    assert locked.locked_until == clock.now() + timedelta(minutes=15)
+
+
+
+def test_a_stranger_with_only_the_address_cannot_lock_the_member_out(app, clock, many_attempts_allowed):
+    """Wrong passwords, however many and however fast, never lock the account; during a lock that
+    wrong codes caused, they neither extend it nor start another when it ends."""
+    member = make_staff("care")
+    email = member.email
+    barrier = threading.Barrier(10, timeout=WAIT)
+
+    def guess(n):
+        client = app.test_client()
+        barrier.wait()
+        return post_password(client, email, f"guessed-password-{n:04d}")
+
+    results = run_threads({f"guess-{n}": (lambda n=n: guess(n)) for n in range(10)})
+    assert {r.status_code for r in results.values()} == {400}
+    assert audited("staff.locked") == [] and len(audited("staff.sign_in_failed")) == 10
+    sign_in_staff(app.test_client(), member, clock=clock)  # the member is not kept out
+
+    # The member locks the account with wrong codes; the stranger keeps guessing through the lock.
+    client = app.test_client()
+    assert post_password(client, member.email, STAFF_PASSWORD).status_code == 303
+    for _ in range(5):
+        client.post("/staff/sign-in/code", data={"code": wrong_code_for(member, clock),
+                                                 "csrf_token": csrf_token(client, "/staff/sign-in/code")})
+    until = clock.now() + timedelta(minutes=15)
+    db.session.expire_all()
+    assert db.session.get(StaffMember, member.id).locked_until == until
+    stranger = app.test_client()
+    for _ in range(3):
+        clock.advance(minutes=5)
+        assert post_password(stranger, member.email, "still-guessing-away").status_code == 400
+    db.session.expire_all()
+    assert db.session.get(StaffMember, member.id).locked_until == until  # not extended
+    sign_in_staff(app.test_client(), member, clock=clock)  # 15 minutes on: in again
+    assert len(audited("staff.locked")) == 1

@@ -166,7 +166,8 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(client, clock, e
     response = enter_password(client, email, password)
     assert response.status_code == 400
     assert "E-mail address or password is not right." in text(response)
-    assert fresh(member).failed_sign_in_count == (1 if email == member.email else 0)
+    assert fresh(member).failed_sign_in_count == 0  # a wrong password is recorded, never counted
+    assert len(audit("staff.sign_in_failed")) == (1 if email == member.email else 0)
 
 
 def test_the_second_step_expires_after_five_minutes(client, clock):
@@ -294,7 +295,7 @@ def test_a_recovery_code_replaces_a_totp_code_once(client, clock):
 # --- lockout -----------------------------------------------------------------------------------------
 
 
-def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, clock):
+def test_wrong_passwords_never_lock_the_account(client, clock):
     member = make_staff()
     def answer(response):
         return response.status_code, tuple(re.findall(r'class="field-error"[^>]*>([^<]+)<', text(response)))
@@ -302,15 +303,34 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, clock
     unknown = {answer(enter_password(client, "nobody@khoingo.net", "wrong-password-guess")) for _ in range(2)}
     assert len(unknown) == 1 and next(iter(unknown))[0] == 400
     for _ in range(6):
-        # A wrong password gets the unknown address's answer, locked or not: no address is revealed.
+        # A wrong password gets the unknown address's answer: no address is revealed.
         assert answer(enter_password(client, member.email, "wrong-password-guess")) in unknown
+    member = fresh(member)
+    assert member.locked_until is None and member.failed_sign_in_count == 0
+    assert audit("staff.locked") == [] and len(audit("staff.sign_in_failed")) == 6  # recorded, not counted
+    sign_in_staff(client, member, clock=clock)
+
+
+def test_five_wrong_codes_lock_the_account_for_fifteen_minutes(client, clock):
+    member = make_staff()
+    assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
+    enter_password(client, member.email)
+    bad = wrong_code(code_at(member, clock))
+    for left in ("4 attempts", "3 attempts", "2 attempts", "1 attempt"):
+        assert f"That code is not right. {left} left." in text(enter_code(client, bad))
+    response = enter_code(client, bad)
+    assert response.status_code == 429 and "locked" in text(response)
     member = fresh(member)
     assert member.locked_until == clock.now() + timedelta(minutes=15)
     (locked,) = audit("staff.locked")
     assert locked.target == f"staff:{member.id}" and locked.data["minutes"] == 15
-    assert len(audit("staff.sign_in_failed")) == 5  # nothing more is counted while locked
+    # The half-finished sign-in is dropped: the right code no longer helps.
+    response = post(client, "/staff/sign-in/code", {"code": code_at(member, clock)}, page="/staff/sign-in")
+    assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in"
+    assert client.get("/staff/").status_code == 302
 
-    # While locked, only the right password learns of the lock, and it does not sign in.
+    # While locked, a wrong password gets the usual answer; only the right password learns of the lock.
+    assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
     clock.advance(minutes=14, seconds=59)
     response = enter_password(client, member.email)
     assert response.status_code == 429 and "this account is locked for 15 minutes" in text(response)
@@ -318,33 +338,21 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, clock
     sign_in_staff(client, member, clock=clock)
     member = fresh(member)
     assert member.failed_sign_in_count == 0 and member.locked_until is None
-
-
-def test_wrong_codes_count_towards_the_lock(client, clock):
-    member = make_staff()
-    assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
-    enter_password(client, member.email)
-    bad = wrong_code(code_at(member, clock))
-    for left in ("3 attempts", "2 attempts", "1 attempt"):
-        assert f"That code is not right. {left} left." in text(enter_code(client, bad))
-    response = enter_code(client, bad)
-    assert response.status_code == 429 and "locked" in text(response)
     assert len(audit("staff.locked")) == 1
-    # The half-finished sign-in is dropped: the right code no longer helps.
-    response = post(client, "/staff/sign-in/code", {"code": code_at(member, clock)}, page="/staff/sign-in")
-    assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in"
-    assert client.get("/staff/").status_code == 302
 
 
 def test_failures_reset_on_success(client, clock):
     member = make_staff()
+    enter_password(client, member.email)
+    bad = wrong_code(code_at(member, clock))
     for _ in range(4):
-        enter_password(client, member.email, "wrong-password-guess")
-    sign_in_staff(client, member, clock=clock)
+        assert enter_code(client, bad).status_code == 400
+    assert enter_code(client, staff_totp_code(member, clock)).status_code == 303
     assert fresh(member).failed_sign_in_count == 0
     sign_out(client)
+    enter_password(client, member.email)
     for _ in range(4):
-        assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
+        assert enter_code(client, bad).status_code == 400
     assert fresh(member).locked_until is None
 
 
