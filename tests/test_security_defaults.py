@@ -12,6 +12,10 @@ from sqlalchemy import select
 
 from portal.db import db
 from portal.email_links import EmailLink
+from portal.outbox.delivery import deliver_due
+from portal.outbox.models import OutboxMessage
+from portal.outbox.services import queue_email
+from portal.outbox.transports import scrub
 from portal.tickets.models import TicketEntry
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import csrf_token, outbox, sign_in_staff
@@ -96,3 +100,49 @@ def test_a_staff_reply_posted_from_another_site_is_refused_in_english_too(app, c
                            headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 303
     assert len(db.session.scalars(select(TicketEntry).where(TicketEntry.body == "Gửi từ trang khác")).all()) == 1
+
+
+# --- item 10: stored SMTP errors lose the credentials and nothing else ------------------------------
+
+
+def test_a_one_letter_user_name_is_scrubbed_where_it_stands_alone_and_nowhere_else(app, smtp_server, clock):
+    app.config.update(smtp_server.app_config(), SMTP_USERNAME="u", SMTP_PASSWORD="Quiet-Sun-4821")
+    smtp_server.auth_reply = ("535 5.7.8 User u unknown: authentication failed for u (password Quiet-Sun-4821), "
+                              "contact your support bureau")
+    message = queue_email("an.nguyen@example.vn", "sign_in_unknown", "vi", "sign_in_link",
+                          token="test-token", code="ABCD-EFGH", minutes=10)
+    db.session.commit()
+
+    assert deliver_due(clock.now()) == 1
+
+    db.session.expire_all()
+    stored = db.session.get(OutboxMessage, message.id)
+    expected = ("User *** unknown: authentication failed for *** (password ***), "
+                "contact your support bureau")
+    assert expected in stored.last_error
+    assert [attempt.error for attempt in stored.attempts] == [stored.last_error]
+    assert "Quiet-Sun-4821" not in stored.last_error
+
+
+@pytest.mark.parametrize(("username", "password", "reply", "scrubbed"), [
+    # The credentials standing alone, quoted, or inside "user=...": blanked.
+    ("mailer", "tr0ub4dor&3", "535 no such user mailer", "535 no such user ***"),
+    ("mailer", "tr0ub4dor&3", "535 bad password 'tr0ub4dor&3' for \"mailer\"", "535 bad password '***' for \"***\""),
+    ("mailer", "tr0ub4dor&3", "535 user=mailer;pass=tr0ub4dor&3", "535 user=***;pass=***"),
+    # As AUTH sends them, base64-encoded: blanked too.
+    ("mailer", "tr0ub4dor&3", "535 rejected AG1haWxlcgB0cjB1YjRkb3ImMw==", "535 rejected ***"),
+    ("mailer", "tr0ub4dor&3", "334 bWFpbGVy ok", "334 *** ok"),
+    # Part of a longer word or number is not the credential: kept as the server wrote it.
+    ("mailer", "4821", "421 mailers busy, queue 48213 full", "421 mailers busy, queue 48213 full"),
+    ("u", "4821", "421 Service unavailable, try again", "421 Service unavailable, try again"),
+    ("an", "4821", "535 Authentication unsuccessful for an account named an",
+     "535 Authentication unsuccessful for *** account named ***"),
+])
+def test_scrubbing_blanks_exact_credentials_only(username, password, reply, scrubbed):
+    config = {"SMTP_USERNAME": username, "SMTP_PASSWORD": password}
+    assert scrub(reply, config) == scrubbed
+
+
+def test_scrubbing_with_no_credentials_changes_nothing():
+    assert scrub("535 5.7.8 Authentication required", {"SMTP_USERNAME": "", "SMTP_PASSWORD": ""}) == \
+        "535 5.7.8 Authentication required"
