@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 export FLASK_APP = portal
+# Without PORTAL_ENV the portal runs as production (and refuses the development secret key): the
+# development targets ask for development themselves, whatever a .env file says.
+DEVELOPMENT = PORTAL_ENV=development
 
 .PHONY: run test check install translations translations-update lint worker
 
@@ -19,12 +22,12 @@ translations: install
 	$(BIN)/pybabel compile -d portal/translations -D messages
 
 run: install translations
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load
-	PORTAL_SERVE=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(DEVELOPMENT) $(BIN)/flask db upgrade
+	$(DEVELOPMENT) $(BIN)/flask demo load
+	$(DEVELOPMENT) PORTAL_SERVE=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 worker: install translations
-	$(BIN)/flask worker
+	$(DEVELOPMENT) $(BIN)/flask worker
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

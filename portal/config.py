@@ -13,9 +13,11 @@ DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (refu
 
 
 class Defaults:
-    """Safe development defaults. Production overrides them through the environment."""
+    """Defaults. Without PORTAL_ENV the portal runs as production, which refuses to start until the
+    secret key, base URL and mail transport are set; development (the mailbox page, the in-process
+    worker, the development secret key) is only what ``make run`` and the tests ask for."""
 
-    ENV = "development"  # development | production | testing
+    ENV = "production"  # production | development | testing
     SECRET_KEY = DEFAULT_SECRET_KEY
     BASE_URL = "http://127.0.0.1:5000"
     TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
@@ -131,13 +133,21 @@ def _lock_wait(config) -> dict:
     return {}
 
 
+# Said with every refusal: production is what the portal runs as unless told otherwise.
+PRODUCTION_HINT = " (PORTAL_ENV is production unless set; `make run` sets PORTAL_ENV=development.)"
+
+
 def check_production(config) -> None:
-    """Refuse to start a production portal with development secrets or plain-HTTP links."""
+    """Refuse to start a production portal with development secrets, plain-HTTP links or the
+    development mailbox."""
+    if config["ENV"] not in ("production", "development", "testing"):
+        raise RuntimeError(f"PORTAL_ENV must be production, development or testing, not {config['ENV']!r}.")
     if config["ENV"] != "production":
         return
     if config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < 32:
-        raise RuntimeError("PORTAL_SECRET_KEY must be set to a random value of 32+ characters in production.")
+        raise RuntimeError("PORTAL_SECRET_KEY must be set to a random value of 32+ characters in production."
+                           + PRODUCTION_HINT)
     if not config["BASE_URL"].startswith("https://"):
-        raise RuntimeError("PORTAL_BASE_URL must be an https:// address in production.")
+        raise RuntimeError("PORTAL_BASE_URL must be an https:// address in production." + PRODUCTION_HINT)
     if config["MAIL_TRANSPORT"] != "smtp":
-        raise RuntimeError("PORTAL_MAIL_TRANSPORT must be 'smtp' in production.")
+        raise RuntimeError("PORTAL_MAIL_TRANSPORT must be 'smtp' in production." + PRODUCTION_HINT)

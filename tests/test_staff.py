@@ -27,6 +27,7 @@ from tests.helpers import STAFF_PASSWORD, csrf_token, outbox, sign_in_staff, sta
 
 NEW_PASSWORD = "quiet-harbour-violet-2861"
 LINK = re.compile(r"https?://[^/\s]+(/staff/password/[A-Za-z0-9_\-]+)")
+CLEAN_PASSWORD_PATH = "/staff/password"
 RECOVERY_CODE = re.compile(r"<code>([A-Z2-9]{5}-[A-Z2-9]{5})</code>")
 
 
@@ -86,6 +87,20 @@ def enrol(client, member: StaffMember, clock, password: str = STAFF_PASSWORD) ->
 
 def mailed_link(recipient: str) -> str:
     return LINK.search(outbox(recipient)[-1].body_text).group(1)
+
+
+def open_link(client, path: str, **options):
+    """Open a mailed password link as a browser does: its token moves into a cookie and the form
+    is at a clean URL."""
+    response = client.get(path, **options)
+    assert response.status_code == 303 and response.headers["Location"] == CLEAN_PASSWORD_PATH
+    return client.get(CLEAN_PASSWORD_PATH, **options)
+
+
+def choose_password(client, path: str, password: str = NEW_PASSWORD, confirm: str | None = None):
+    open_link(client, path)
+    confirm = password if confirm is None else confirm
+    return post(client, CLEAN_PASSWORD_PATH, {"password": password, "confirm": confirm})
 
 
 def english(client):
@@ -488,17 +503,17 @@ def test_invitation_link_sets_the_password_once(app, admin, admin_client, clock)
         ["staff.created", "staff.invitation_sent"]
 
     new_client = english(app.test_client())
-    page = new_client.get(path)
+    page = open_link(new_client, path)
     assert page.status_code == 200 and page.headers["Referrer-Policy"] == "same-origin"
-    assert new_client.get(path).status_code == 200  # a GET uses nothing up
-    response = post(new_client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert open_link(new_client, path).status_code == 200  # a GET uses nothing up
+    response = post(new_client, CLEAN_PASSWORD_PATH, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in"
     member = fresh(member)
     assert member.password_hash.startswith("$argon2id$") and verify_password(member.password_hash, NEW_PASSWORD)
     assert NEW_PASSWORD not in member.password_hash
     assert len(audit("staff.password_set")) == 1
 
-    assert new_client.get(path).status_code == 410  # used
+    assert open_link(new_client, path).status_code == 410  # used
     codes = enrol(new_client, member, clock, NEW_PASSWORD)
     assert len(codes) == 10
 
@@ -513,15 +528,17 @@ def test_reused_altered_and_replaced_links_are_refused(app, admin, admin_client,
     client = english(app.test_client())
     altered = first[:-2] + ("AA" if not first.endswith("AA") else "BB")
     for path in (altered, first + "x", first[:-1], "/staff/password/" + "a" * 200):
-        response = client.get(path)
+        response = open_link(client, path)
         assert response.status_code == 410 and "This link no longer works" in text(response)
 
     post(admin_client, f"{member_page}/password-reset", page=member_page)
     second = mailed_link(member.email)
-    assert second != first and client.get(first).status_code == 410  # a newer link voids the older
-    assert post(client, second, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 303
-    again = client.post(second, data={"password": "another-long-phrase-91", "confirm": "another-long-phrase-91",
-                                      "csrf_token": csrf_token(client, "/staff/sign-in")})
+    assert second != first and open_link(client, first).status_code == 410  # a newer link voids the older
+    assert choose_password(client, second).status_code == 303
+    open_link(client, second)
+    again = client.post(CLEAN_PASSWORD_PATH, data={
+        "password": "another-long-phrase-91", "confirm": "another-long-phrase-91",
+        "csrf_token": csrf_token(client, "/staff/sign-in")})
     assert again.status_code == 410
     assert verify_password(fresh(member).password_hash, NEW_PASSWORD)
     assert len(audit("staff.password_set")) == 1
@@ -533,12 +550,14 @@ def test_links_expire(client, clock, purpose, hours):
     token = services.issue_password_link(member, purpose, None, clock.now())
     db.session.commit()
     path = f"/staff/password/{token}"
-    clock.advance(hours=hours, seconds=-1)
-    token_of_page = csrf_token(client, path)
-    clock.advance(seconds=1)
-    assert client.get(path).status_code == 410
-    response = client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token_of_page})
+    clock.advance(hours=hours, minutes=-10)
+    assert open_link(client, path).status_code == 200
+    token_of_page = csrf_token(client, CLEAN_PASSWORD_PATH)
+    clock.advance(minutes=10)
+    response = client.post(CLEAN_PASSWORD_PATH, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+                                                      "csrf_token": token_of_page})
     assert response.status_code == 410
+    assert open_link(client, path).status_code == 410
     assert not verify_password(fresh(member).password_hash, NEW_PASSWORD)
 
 
@@ -561,7 +580,7 @@ def test_admin_password_reset_mails_a_link_and_changes_nothing_else(app, admin_c
     assert started.target == f"staff:{member.id}" and started.actor != started.target
 
     path = mailed_link(member.email)
-    response = post(english(app.test_client()), path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = choose_password(english(app.test_client()), path)
     assert response.status_code == 303
     assert member_client.get("/staff/").status_code == 302  # the old sessions end with the old password
     assert fresh(member).totp_secret == old_secret
@@ -645,17 +664,17 @@ def test_weak_passwords_are_refused_with_a_clear_message(app, client, clock, pas
     token = services.issue_password_link(member, "invite", None, clock.now())
     db.session.commit()
     path = f"/staff/password/{token}"
-    response = post(client, path, {"password": password, "confirm": password})
+    response = choose_password(client, path, password)
     assert response.status_code == 400 and message in text(response)
     assert fresh(member).password_hash is None
-    assert client.get(path).status_code == 200  # the link still works
+    assert open_link(client, path).status_code == 200  # the link still works
 
 
 def test_the_two_passwords_must_match(client, clock):
     member = make_staff("care", password=None, enrolled=False)
     token = services.issue_password_link(member, "invite", None, clock.now())
     db.session.commit()
-    response = post(client, f"/staff/password/{token}", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "!"})
+    response = choose_password(client, f"/staff/password/{token}", NEW_PASSWORD, NEW_PASSWORD + "!")
     assert response.status_code == 400 and "The two passwords are not the same." in text(response)
 
 
@@ -820,9 +839,9 @@ def test_password_link_form_works_over_https_with_the_strict_referrer_check(make
     token = services.issue_password_link(member, "invite", None, datetime.now(timezone.utc))
     db.session.commit()
     client = app.test_client()
-    path = f"/staff/password/{token}"
-    page = client.get(path, base_url="https://localhost")
+    page = open_link(client, f"/staff/password/{token}", base_url="https://localhost")
     assert page.headers["Referrer-Policy"] == "same-origin"
+    path = CLEAN_PASSWORD_PATH
     data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
             "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text(page)).group(1)}
     response = client.post(path, data=data, base_url="https://localhost",
