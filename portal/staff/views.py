@@ -78,12 +78,12 @@ def sign_in():
     outcome, member = signin.check_password(form.normalized_email, form.password.data, now)
     if outcome is Outcome.ACCEPTED and member.totp_enrolled_at is None:
         signin.enrolment_secret(member)
-    db.session.commit()  # failures, the lock and their audit records survive the error page
+    db.session.commit()  # the audit record of a wrong password survives the error page
     if outcome is Outcome.LOCKED:
         return render_template("staff/sign_in.html", form=form, alert=_lock_message(member)), 429
     if outcome is not Outcome.ACCEPTED:
-        form.password.errors.append(_("E-mail address or password is not right. After %(count)d wrong attempts "
-                                      "in a row the account is locked for a while.", count=signin.MAX_FAILURES))
+        # Wrong passwords never lock an account (signin.check_password): the per-client limit holds them back.
+        form.password.errors.append(_("E-mail address or password is not right."))
         return render_template("staff/sign_in.html", form=form), 400
     session[PENDING] = {"id": member.id, "at": now.timestamp(), "next": safe_next_path(form.next.data)}
     return redirect(url_for(".enrol" if member.totp_enrolled_at is None else ".code"), 303)
