@@ -7,6 +7,9 @@ PORT ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 BIN = $(VENV)/bin
 export FLASK_APP = portal
+# Without PORTAL_ENV the portal runs as production (and refuses the development secret key): the
+# development targets ask for development themselves, whatever a .env file says.
+DEVELOPMENT = PORTAL_ENV=development
 
 .PHONY: run test check bench install translations translations-update lint worker
 
@@ -23,12 +26,12 @@ translations: install
 
 run: export PORTAL_BASE_URL := $(BASE_URL)
 run: install translations
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load
-	PORTAL_SERVE=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(DEVELOPMENT) $(BIN)/flask db upgrade
+	$(DEVELOPMENT) $(BIN)/flask demo load
+	$(DEVELOPMENT) PORTAL_SERVE=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 worker: install translations
-	$(BIN)/flask worker
+	$(DEVELOPMENT) $(BIN)/flask worker
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -17,7 +17,7 @@ from portal.extensions import babel, csrf, limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
-from portal.security import install_log_redaction, set_security_headers
+from portal.security import install_log_redaction, refuse_cross_site_requests, set_security_headers
 from portal.staff import bp as staff_bp
 from portal.staff import principal as _staff_principal  # noqa: F401  (registers the staff session loader)
 from portal.tickets.board import bp as board_bp
@@ -77,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    app.before_request(refuse_cross_site_requests)
     app.after_request(set_security_headers)
     templating.register(app)
     install_log_redaction()

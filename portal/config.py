@@ -7,18 +7,23 @@ import json
 import os
 from datetime import timedelta
 
+from sqlalchemy.engine import make_url
+
 DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (refused in production)
 
 
 class Defaults:
-    """Safe development defaults. Production overrides them through the environment."""
+    """Defaults. Without PORTAL_ENV the portal runs as production, which refuses to start until the
+    secret key, base URL and mail transport are set; development (the mailbox page, the in-process
+    worker, the development secret key) is only what ``make run`` and the tests ask for."""
 
-    ENV = "development"  # development | production | testing
+    ENV = "production"  # production | development | testing
     SECRET_KEY = DEFAULT_SECRET_KEY
     BASE_URL = "http://127.0.0.1:5000"
     TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
     TRUSTED_PROXIES = 0  # how many reverse proxies sit in front and append to X-Forwarded-For
     DATABASE_URL = ""  # empty: a SQLite file in the instance folder
+    DATABASE_LOCK_WAIT_SECONDS = 10  # the longest a write waits for another transaction's lock
 
     SIGN_IN_LINK_MINUTES = 10
     SIGN_IN_MAX_WRONG_CODES = 5
@@ -63,7 +68,7 @@ _INT_SETTINGS = {
     "TRUSTED_PROXIES", "SIGN_IN_LINK_MINUTES", "SIGN_IN_MAX_WRONG_CODES", "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_HOURS", "SMTP_PORT", "SMTP_TIMEOUT", "MAIL_RETRY_FIRST_SECONDS",
     "MAIL_RETRY_MAX_SECONDS", "MAIL_GIVE_UP_HOURS", "WORKER_POLL_SECONDS", "ARGON2_TIME_COST",
-    "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM",
+    "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM", "DATABASE_LOCK_WAIT_SECONDS",
 }
 _BOOL_SETTINGS = {"INPROCESS_WORKER"}
 _LIST_SETTINGS = {"TRUSTED_HOSTS"}
@@ -98,7 +103,7 @@ def derive(config) -> None:
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["INSTANCE_PATH"], "portal.db")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **_lock_wait(config)}
     secure = config["BASE_URL"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_HTTPONLY"] = True
@@ -113,13 +118,36 @@ def derive(config) -> None:
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
 
+def _lock_wait(config) -> dict:
+    """Bound how long a statement waits for a lock that another transaction holds (a colleague saving
+    the same ticket, a sign-in attempt on the same account): SQLite's busy timeout, PostgreSQL's
+    lock_timeout. Past it the statement fails, and the page says so, instead of waiting for ever."""
+    seconds = config["DATABASE_LOCK_WAIT_SECONDS"]
+    url = make_url(config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": seconds}}
+    if url.get_backend_name() == "postgresql":
+        given = url.query.get("options")  # options in the URL itself are kept
+        given = " ".join(given) if isinstance(given, tuple) else given
+        return {"connect_args": {"options": f"{given or ''} -c lock_timeout={int(seconds * 1000)}".strip()}}
+    return {}
+
+
+# Said with every refusal: production is what the portal runs as unless told otherwise.
+PRODUCTION_HINT = " (PORTAL_ENV is production unless set; `make run` sets PORTAL_ENV=development.)"
+
+
 def check_production(config) -> None:
-    """Refuse to start a production portal with development secrets or plain-HTTP links."""
+    """Refuse to start a production portal with development secrets, plain-HTTP links or the
+    development mailbox."""
+    if config["ENV"] not in ("production", "development", "testing"):
+        raise RuntimeError(f"PORTAL_ENV must be production, development or testing, not {config['ENV']!r}.")
     if config["ENV"] != "production":
         return
     if config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < 32:
-        raise RuntimeError("PORTAL_SECRET_KEY must be set to a random value of 32+ characters in production.")
+        raise RuntimeError("PORTAL_SECRET_KEY must be set to a random value of 32+ characters in production."
+                           + PRODUCTION_HINT)
     if not config["BASE_URL"].startswith("https://"):
-        raise RuntimeError("PORTAL_BASE_URL must be an https:// address in production.")
+        raise RuntimeError("PORTAL_BASE_URL must be an https:// address in production." + PRODUCTION_HINT)
     if config["MAIL_TRANSPORT"] != "smtp":
-        raise RuntimeError("PORTAL_MAIL_TRANSPORT must be 'smtp' in production.")
+        raise RuntimeError("PORTAL_MAIL_TRANSPORT must be 'smtp' in production." + PRODUCTION_HINT)

@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.security import CrossSiteRequest
+
 
 def _page(status: int, title: str, message: str):
     # An untrusted Host leaves the request without a URL adapter: draw a page that builds no URLs.
@@ -17,6 +19,12 @@ def handle_csrf(error: CSRFError):
     return _page(400, _("This form has expired"),
                  _("The page was open too long or came from somewhere else. Nothing was changed. "
                    "Go back, reload the page and try again."))
+
+
+def handle_cross_site(error: CrossSiteRequest):
+    return _page(403, _("This form came from another website"),
+                 _("For your safety, the portal refuses forms sent to it from other websites. Nothing was "
+                   "changed. Open the portal yourself, from its address or a bookmark, and try again."))
 
 
 def handle_http(error: HTTPException):
@@ -40,6 +48,7 @@ def handle_unexpected(error: Exception):
 
 def register(app) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(CrossSiteRequest, handle_cross_site)
     app.register_error_handler(HTTPException, handle_http)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected)

@@ -1,4 +1,5 @@
-"""Response headers, safe redirects, links built from the configured base URL, log redaction."""
+"""Response headers, cross-site request refusal, safe redirects, links built from the configured base
+URL, log redaction."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import current_app, request
+from werkzeug.exceptions import Forbidden
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,6 +44,47 @@ def set_security_headers(response):
     if not (request.endpoint or "").startswith("static"):
         headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# What a browser's Sec-Fetch-Site header says about a request from a page of another origin.
+OTHER_SITE_FETCHES = frozenset({"cross-site", "same-site"})
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+class CrossSiteRequest(Forbidden):
+    """An unsafe request that the browser says was sent from a page of another site."""
+
+
+def _origin(scheme: str, netloc: str) -> str:
+    """``scheme://host[:port]`` in lower case, without the scheme's default port (as browsers send it)."""
+    scheme, netloc = scheme.lower(), netloc.lower()
+    if netloc.endswith(f":{DEFAULT_PORTS.get(scheme, '')}"):
+        netloc = netloc.rsplit(":", 1)[0]
+    return f"{scheme}://{netloc}"
+
+
+def own_origins() -> set[str]:
+    """This portal's origins: the configured base URL's, and the one this request was addressed to
+    (its Host is one of TRUSTED_HOSTS, checked before any view runs)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    return {_origin(base.scheme, base.netloc), _origin(request.scheme, request.host)}
+
+
+def refuse_cross_site_requests() -> None:
+    """Before every request: refuse an unsafe one that the browser's own signals place on another
+    site, a second layer behind the CSRF token. ``Sec-Fetch-Site`` naming another site, or an
+    ``Origin`` that is not this portal's (``null`` included), is refused; a request without either
+    header (an older browser, a script) is left to the CSRF token."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    if request.headers.get("Sec-Fetch-Site", "").strip().lower() in OTHER_SITE_FETCHES:
+        raise CrossSiteRequest()
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        sent = urlsplit(origin.strip())
+        if _origin(sent.scheme, sent.netloc) not in own_origins():
+            raise CrossSiteRequest()
 
 
 def safe_next_path(value: str | None) -> str | None:

@@ -27,6 +27,7 @@ from tests.helpers import STAFF_PASSWORD, csrf_token, outbox, sign_in_staff, sta
 
 NEW_PASSWORD = "quiet-harbour-violet-2861"
 LINK = re.compile(r"https?://[^/\s]+(/staff/password/[A-Za-z0-9_\-]+)")
+CLEAN_PASSWORD_PATH = "/staff/password"
 RECOVERY_CODE = re.compile(r"<code>([A-Z2-9]{5}-[A-Z2-9]{5})</code>")
 
 
@@ -86,6 +87,20 @@ def enrol(client, member: StaffMember, clock, password: str = STAFF_PASSWORD) ->
 
 def mailed_link(recipient: str) -> str:
     return LINK.search(outbox(recipient)[-1].body_text).group(1)
+
+
+def open_link(client, path: str, **options):
+    """Open a mailed password link as a browser does: its token moves into a cookie and the form
+    is at a clean URL."""
+    response = client.get(path, **options)
+    assert response.status_code == 303 and response.headers["Location"] == CLEAN_PASSWORD_PATH
+    return client.get(CLEAN_PASSWORD_PATH, **options)
+
+
+def choose_password(client, path: str, password: str = NEW_PASSWORD, confirm: str | None = None):
+    open_link(client, path)
+    confirm = password if confirm is None else confirm
+    return post(client, CLEAN_PASSWORD_PATH, {"password": password, "confirm": confirm})
 
 
 def english(client):
@@ -166,7 +181,8 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(client, clock, e
     response = enter_password(client, email, password)
     assert response.status_code == 400
     assert "E-mail address or password is not right." in text(response)
-    assert fresh(member).failed_sign_in_count == (1 if email == member.email else 0)
+    assert fresh(member).failed_sign_in_count == 0  # a wrong password is recorded, never counted
+    assert len(audit("staff.sign_in_failed")) == (1 if email == member.email else 0)
 
 
 def test_the_second_step_expires_after_five_minutes(client, clock):
@@ -294,7 +310,7 @@ def test_a_recovery_code_replaces_a_totp_code_once(client, clock):
 # --- lockout -----------------------------------------------------------------------------------------
 
 
-def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, clock):
+def test_wrong_passwords_never_lock_the_account(client, clock):
     member = make_staff()
     def answer(response):
         return response.status_code, tuple(re.findall(r'class="field-error"[^>]*>([^<]+)<', text(response)))
@@ -302,15 +318,34 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, clock
     unknown = {answer(enter_password(client, "nobody@khoingo.net", "wrong-password-guess")) for _ in range(2)}
     assert len(unknown) == 1 and next(iter(unknown))[0] == 400
     for _ in range(6):
-        # A wrong password gets the unknown address's answer, locked or not: no address is revealed.
+        # A wrong password gets the unknown address's answer: no address is revealed.
         assert answer(enter_password(client, member.email, "wrong-password-guess")) in unknown
+    member = fresh(member)
+    assert member.locked_until is None and member.failed_sign_in_count == 0
+    assert audit("staff.locked") == [] and len(audit("staff.sign_in_failed")) == 6  # recorded, not counted
+    sign_in_staff(client, member, clock=clock)
+
+
+def test_five_wrong_codes_lock_the_account_for_fifteen_minutes(client, clock):
+    member = make_staff()
+    assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
+    enter_password(client, member.email)
+    bad = wrong_code(code_at(member, clock))
+    for left in ("4 attempts", "3 attempts", "2 attempts", "1 attempt"):
+        assert f"That code is not right. {left} left." in text(enter_code(client, bad))
+    response = enter_code(client, bad)
+    assert response.status_code == 429 and "locked" in text(response)
     member = fresh(member)
     assert member.locked_until == clock.now() + timedelta(minutes=15)
     (locked,) = audit("staff.locked")
     assert locked.target == f"staff:{member.id}" and locked.data["minutes"] == 15
-    assert len(audit("staff.sign_in_failed")) == 5  # nothing more is counted while locked
+    # The half-finished sign-in is dropped: the right code no longer helps.
+    response = post(client, "/staff/sign-in/code", {"code": code_at(member, clock)}, page="/staff/sign-in")
+    assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in"
+    assert client.get("/staff/").status_code == 302
 
-    # While locked, only the right password learns of the lock, and it does not sign in.
+    # While locked, a wrong password gets the usual answer; only the right password learns of the lock.
+    assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
     clock.advance(minutes=14, seconds=59)
     response = enter_password(client, member.email)
     assert response.status_code == 429 and "this account is locked for 15 minutes" in text(response)
@@ -318,33 +353,21 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, clock
     sign_in_staff(client, member, clock=clock)
     member = fresh(member)
     assert member.failed_sign_in_count == 0 and member.locked_until is None
-
-
-def test_wrong_codes_count_towards_the_lock(client, clock):
-    member = make_staff()
-    assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
-    enter_password(client, member.email)
-    bad = wrong_code(code_at(member, clock))
-    for left in ("3 attempts", "2 attempts", "1 attempt"):
-        assert f"That code is not right. {left} left." in text(enter_code(client, bad))
-    response = enter_code(client, bad)
-    assert response.status_code == 429 and "locked" in text(response)
     assert len(audit("staff.locked")) == 1
-    # The half-finished sign-in is dropped: the right code no longer helps.
-    response = post(client, "/staff/sign-in/code", {"code": code_at(member, clock)}, page="/staff/sign-in")
-    assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in"
-    assert client.get("/staff/").status_code == 302
 
 
 def test_failures_reset_on_success(client, clock):
     member = make_staff()
+    enter_password(client, member.email)
+    bad = wrong_code(code_at(member, clock))
     for _ in range(4):
-        enter_password(client, member.email, "wrong-password-guess")
-    sign_in_staff(client, member, clock=clock)
+        assert enter_code(client, bad).status_code == 400
+    assert enter_code(client, staff_totp_code(member, clock)).status_code == 303
     assert fresh(member).failed_sign_in_count == 0
     sign_out(client)
+    enter_password(client, member.email)
     for _ in range(4):
-        assert enter_password(client, member.email, "wrong-password-guess").status_code == 400
+        assert enter_code(client, bad).status_code == 400
     assert fresh(member).locked_until is None
 
 
@@ -480,17 +503,17 @@ def test_invitation_link_sets_the_password_once(app, admin, admin_client, clock)
         ["staff.created", "staff.invitation_sent"]
 
     new_client = english(app.test_client())
-    page = new_client.get(path)
+    page = open_link(new_client, path)
     assert page.status_code == 200 and page.headers["Referrer-Policy"] == "same-origin"
-    assert new_client.get(path).status_code == 200  # a GET uses nothing up
-    response = post(new_client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert open_link(new_client, path).status_code == 200  # a GET uses nothing up
+    response = post(new_client, CLEAN_PASSWORD_PATH, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in"
     member = fresh(member)
     assert member.password_hash.startswith("$argon2id$") and verify_password(member.password_hash, NEW_PASSWORD)
     assert NEW_PASSWORD not in member.password_hash
     assert len(audit("staff.password_set")) == 1
 
-    assert new_client.get(path).status_code == 410  # used
+    assert open_link(new_client, path).status_code == 410  # used
     codes = enrol(new_client, member, clock, NEW_PASSWORD)
     assert len(codes) == 10
 
@@ -505,15 +528,17 @@ def test_reused_altered_and_replaced_links_are_refused(app, admin, admin_client,
     client = english(app.test_client())
     altered = first[:-2] + ("AA" if not first.endswith("AA") else "BB")
     for path in (altered, first + "x", first[:-1], "/staff/password/" + "a" * 200):
-        response = client.get(path)
+        response = open_link(client, path)
         assert response.status_code == 410 and "This link no longer works" in text(response)
 
     post(admin_client, f"{member_page}/password-reset", page=member_page)
     second = mailed_link(member.email)
-    assert second != first and client.get(first).status_code == 410  # a newer link voids the older
-    assert post(client, second, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 303
-    again = client.post(second, data={"password": "another-long-phrase-91", "confirm": "another-long-phrase-91",
-                                      "csrf_token": csrf_token(client, "/staff/sign-in")})
+    assert second != first and open_link(client, first).status_code == 410  # a newer link voids the older
+    assert choose_password(client, second).status_code == 303
+    open_link(client, second)
+    again = client.post(CLEAN_PASSWORD_PATH, data={
+        "password": "another-long-phrase-91", "confirm": "another-long-phrase-91",
+        "csrf_token": csrf_token(client, "/staff/sign-in")})
     assert again.status_code == 410
     assert verify_password(fresh(member).password_hash, NEW_PASSWORD)
     assert len(audit("staff.password_set")) == 1
@@ -525,12 +550,14 @@ def test_links_expire(client, clock, purpose, hours):
     token = services.issue_password_link(member, purpose, None, clock.now())
     db.session.commit()
     path = f"/staff/password/{token}"
-    clock.advance(hours=hours, seconds=-1)
-    token_of_page = csrf_token(client, path)
-    clock.advance(seconds=1)
-    assert client.get(path).status_code == 410
-    response = client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token_of_page})
+    clock.advance(hours=hours, minutes=-10)
+    assert open_link(client, path).status_code == 200
+    token_of_page = csrf_token(client, CLEAN_PASSWORD_PATH)
+    clock.advance(minutes=10)
+    response = client.post(CLEAN_PASSWORD_PATH, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+                                                      "csrf_token": token_of_page})
     assert response.status_code == 410
+    assert open_link(client, path).status_code == 410
     assert not verify_password(fresh(member).password_hash, NEW_PASSWORD)
 
 
@@ -553,7 +580,7 @@ def test_admin_password_reset_mails_a_link_and_changes_nothing_else(app, admin_c
     assert started.target == f"staff:{member.id}" and started.actor != started.target
 
     path = mailed_link(member.email)
-    response = post(english(app.test_client()), path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = choose_password(english(app.test_client()), path)
     assert response.status_code == 303
     assert member_client.get("/staff/").status_code == 302  # the old sessions end with the old password
     assert fresh(member).totp_secret == old_secret
@@ -637,17 +664,17 @@ def test_weak_passwords_are_refused_with_a_clear_message(app, client, clock, pas
     token = services.issue_password_link(member, "invite", None, clock.now())
     db.session.commit()
     path = f"/staff/password/{token}"
-    response = post(client, path, {"password": password, "confirm": password})
+    response = choose_password(client, path, password)
     assert response.status_code == 400 and message in text(response)
     assert fresh(member).password_hash is None
-    assert client.get(path).status_code == 200  # the link still works
+    assert open_link(client, path).status_code == 200  # the link still works
 
 
 def test_the_two_passwords_must_match(client, clock):
     member = make_staff("care", password=None, enrolled=False)
     token = services.issue_password_link(member, "invite", None, clock.now())
     db.session.commit()
-    response = post(client, f"/staff/password/{token}", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "!"})
+    response = choose_password(client, f"/staff/password/{token}", NEW_PASSWORD, NEW_PASSWORD + "!")
     assert response.status_code == 400 and "The two passwords are not the same." in text(response)
 
 
@@ -812,9 +839,9 @@ def test_password_link_form_works_over_https_with_the_strict_referrer_check(make
     token = services.issue_password_link(member, "invite", None, datetime.now(timezone.utc))
     db.session.commit()
     client = app.test_client()
-    path = f"/staff/password/{token}"
-    page = client.get(path, base_url="https://localhost")
+    page = open_link(client, f"/staff/password/{token}", base_url="https://localhost")
     assert page.headers["Referrer-Policy"] == "same-origin"
+    path = CLEAN_PASSWORD_PATH
     data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
             "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text(page)).group(1)}
     response = client.post(path, data=data, base_url="https://localhost",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -33,6 +34,9 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     return email
 
 
+_WORD_CHARACTER = r"[^\W_]"  # a letter or digit, of any script
+
+
 def _secret_forms(config) -> list[str]:
     """The credentials as they may come back in a server's reply: plain, and base64 as AUTH sends them."""
     username, password = config["SMTP_USERNAME"], config["SMTP_PASSWORD"]
@@ -46,9 +50,12 @@ def _secret_forms(config) -> list[str]:
 
 
 def scrub(text: str, config) -> str:
-    """Remove credentials from an error text before it is stored or logged."""
+    """Remove credentials from an error text before it is stored or logged.
+
+    Only a credential standing on its own counts: not one that is part of a longer word or number,
+    or a short user name such as "u" would blank every letter u of the server's reply."""
     for secret in _secret_forms(config):
-        text = text.replace(secret, "***")
+        text = re.sub(rf"(?<!{_WORD_CHARACTER}){re.escape(secret)}(?!{_WORD_CHARACTER})", "***", text)
     return text[:1000]
 
 

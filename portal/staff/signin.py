@@ -2,7 +2,14 @@
 
 A TOTP code is accepted for its own 30-second step and one step either side (clock drift), and only
 if that step is later than the last one accepted: a code seen over someone's shoulder, or sent twice,
-is refused. Wrong passwords and wrong codes count together; the fifth locks the account for a while.
+is refused.
+
+Only wrong codes lock the account: five in a row after the right password lock it for 15 minutes.
+Wrong passwords are recorded but do not count, so a stranger who knows a staff address cannot lock
+that member out, let alone keep them locked; they are held back by the per-client limit on sign-in
+posts instead. Each code attempt is counted before its code is compared, in one UPDATE that holds the
+member's row until the attempt's transaction ends, so attempts posted at the same instant are checked
+one after another and at most five are ever checked before the lock.
 """
 
 from __future__ import annotations
@@ -46,13 +53,14 @@ def check_password(email: str, password: str, now: datetime) -> tuple[Outcome, S
     """The first step. An unknown, inactive or not yet set-up member is just WRONG (and costs as much).
 
     A wrong password gets the same answer whether or not the account exists or is locked, so the page
-    tells nobody which addresses are staff; only the right password learns of a lock.
+    tells nobody which addresses are staff; only the right password learns of a lock. A wrong
+    password is recorded, never counted towards the lock.
     """
     member = find_member(email)
     usable = member is not None and member.is_active and member.password_hash is not None
     if not verify_password(member.password_hash if usable else None, password):
-        if usable and not is_locked(member, now):
-            record_failure(member, now, "password")
+        if usable:
+            record("anonymous", "staff.sign_in_failed", member, step="password")
         return Outcome.WRONG, None
     if is_locked(member, now):
         return Outcome.LOCKED, member
@@ -61,13 +69,25 @@ def check_password(email: str, password: str, now: datetime) -> tuple[Outcome, S
     return Outcome.ACCEPTED, member
 
 
-def record_failure(member: StaffMember, now: datetime, step: str) -> Outcome:
-    """Count a wrong password or code; the last allowed one locks the account (exactly once)."""
-    db.session.execute(
-        update(StaffMember).where(StaffMember.id == member.id)
+def count_attempt(member: StaffMember, now: datetime) -> bool:
+    """Count a second-step attempt before its code is compared; False if the account is locked.
+
+    The UPDATE holds the member's row (PostgreSQL) or the database (SQLite) until the caller commits,
+    so simultaneous attempts are counted, checked and answered one at a time."""
+    counted = db.session.execute(
+        update(StaffMember)
+        .where(StaffMember.id == member.id, StaffMember.failed_sign_in_count < MAX_FAILURES,
+               or_(StaffMember.locked_until.is_(None), StaffMember.locked_until <= now))
         .values(failed_sign_in_count=StaffMember.failed_sign_in_count + 1)
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount == 1
+    db.session.refresh(member)
+    return counted
+
+
+def record_wrong_code(member: StaffMember, now: datetime, method: str) -> Outcome:
+    """An attempt counted by :func:`count_attempt` was wrong: the last allowed one locks the account
+    (exactly once, and the count starts again for after the lock)."""
     locked = db.session.execute(
         update(StaffMember)
         .where(StaffMember.id == member.id, StaffMember.failed_sign_in_count >= MAX_FAILURES)
@@ -75,7 +95,7 @@ def record_failure(member: StaffMember, now: datetime, step: str) -> Outcome:
         .execution_options(synchronize_session=False)
     ).rowcount == 1
     db.session.refresh(member)
-    record("anonymous", "staff.sign_in_failed", member, step=step)
+    record("anonymous", "staff.sign_in_failed", member, step=method)
     if locked:
         record("system", "staff.locked", member, minutes=LOCK_MINUTES,
                until=member.locked_until.isoformat())
@@ -123,7 +143,7 @@ def is_totp_code(code: str) -> bool:
 
 def check_second_factor(member: StaffMember, raw_code: str, now: datetime) -> tuple[Outcome, str]:
     """The second step: a TOTP code, or a recovery code in its place. Returns the outcome and method."""
-    if is_locked(member, now):
+    if not count_attempt(member, now):
         return Outcome.LOCKED, ""
     code = "".join((raw_code or "").split())
     if is_totp_code(code):
@@ -137,7 +157,7 @@ def check_second_factor(member: StaffMember, raw_code: str, now: datetime) -> tu
         if use_recovery_code(member, code, now):
             return Outcome.ACCEPTED, method
         outcome = Outcome.WRONG
-    return (Outcome.LOCKED if record_failure(member, now, method) is Outcome.LOCKED else outcome), method
+    return (Outcome.LOCKED if record_wrong_code(member, now, method) is Outcome.LOCKED else outcome), method
 
 
 # --- Enrolment and recovery codes -----------------------------------------------------------------

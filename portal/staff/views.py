@@ -26,6 +26,9 @@ from portal.staff.signin import Outcome
 
 PENDING = "staff_sign_in"  # {"id": member id, "at": when the password was right, "next": path}
 PENDING_SECONDS = 5 * 60
+# The token of an opened password link, moved out of the URL (names, not secrets).
+PASSWORD_LINK_COOKIE = "kn_staff_password_link"  # noqa: S105
+PASSWORD_LINK_PATH = "/staff/password"  # noqa: S105
 
 
 def _attempt_limit() -> str:
@@ -75,12 +78,12 @@ def sign_in():
     outcome, member = signin.check_password(form.normalized_email, form.password.data, now)
     if outcome is Outcome.ACCEPTED and member.totp_enrolled_at is None:
         signin.enrolment_secret(member)
-    db.session.commit()  # failures, the lock and their audit records survive the error page
+    db.session.commit()  # the audit record of a wrong password survives the error page
     if outcome is Outcome.LOCKED:
         return render_template("staff/sign_in.html", form=form, alert=_lock_message(member)), 429
     if outcome is not Outcome.ACCEPTED:
-        form.password.errors.append(_("E-mail address or password is not right. After %(count)d wrong attempts "
-                                      "in a row the account is locked for a while.", count=signin.MAX_FAILURES))
+        # Wrong passwords never lock an account (signin.check_password): the per-client limit holds them back.
+        form.password.errors.append(_("E-mail address or password is not right."))
         return render_template("staff/sign_in.html", form=form), 400
     session[PENDING] = {"id": member.id, "at": now.timestamp(), "next": safe_next_path(form.next.data)}
     return redirect(url_for(".enrol" if member.totp_enrolled_at is None else ".code"), 303)
@@ -168,30 +171,54 @@ def sign_out():
     return redirect(url_for(".sign_in"), 303)
 
 
-@bp.route("/password/<token>", methods=["GET", "POST"])
+@bp.route("/password/<token>")
+def open_password_link(token: str):
+    """The link from an invitation or a reset e-mail: move its token from the URL into a cookie, then
+    show the form at a clean URL, so that no Referer, log line or history entry carries the token.
+    A GET uses nothing up."""
+    response = redirect(url_for(".set_password"), 303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    link = services.find_password_link(token[:100])
+    if not services.link_is_usable(link, clock.now()):
+        _forget_password_link(response)  # and any older one: the clean URL says this link is unusable
+        return response
+    lifetime = int((link.expires_at - clock.now()).total_seconds())
+    response.set_cookie(PASSWORD_LINK_COOKIE, token[:100], max_age=lifetime, path=PASSWORD_LINK_PATH,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+    return response
+
+
+def _forget_password_link(response) -> None:
+    response.delete_cookie(PASSWORD_LINK_COOKIE, path=PASSWORD_LINK_PATH,
+                           secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+
+
+def _link_unusable():
+    response = current_app.make_response((render_template("staff/link_unusable.html"), 410))
+    _forget_password_link(response)
+    return response
+
+
+@bp.route("/password", methods=["GET", "POST"])
 @limiter.limit(_attempt_limit, methods=["POST"])
-def set_password(token: str):
-    """Choose a password with the link from an invitation or a reset e-mail (a GET uses nothing)."""
+def set_password():
+    """Choose a password with the link opened in this browser (its token is in a cookie)."""
     now = clock.now()
-    link = services.find_password_link(token)
+    link = services.find_password_link(request.cookies.get(PASSWORD_LINK_COOKIE))
     if not services.link_is_usable(link, now):
-        return render_template("staff/link_unusable.html"), 410
+        return _link_unusable()
     member = services.link_member(link)
     form = SetPasswordForm(member.email)
     if form.validate_on_submit():
         if not services.set_password_with_link(link, form.password.data, now):
-            return render_template("staff/link_unusable.html"), 410
+            return _link_unusable()
         db.session.commit()
         flash(_("Your password is set. You can sign in now."), "success")
-        return redirect(url_for(".sign_in"), 303)
-    response = current_app.make_response((
-        render_template("staff/set_password.html", form=form, member=member, purpose=services.link_purpose(link),
-                        min_length=MIN_LENGTH),
-        400 if form.errors else 200))
-    # The token is in this page's address: "same-origin" lets it travel only back to this site (the
-    # form's own POST needs a Referer for Flask-WTF's HTTPS check); never to another site.
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+        response = redirect(url_for(".sign_in"), 303)
+        _forget_password_link(response)
+        return response
+    return render_template("staff/set_password.html", form=form, member=member,
+                           purpose=services.link_purpose(link), min_length=MIN_LENGTH), 400 if form.errors else 200
 
 
 @bp.route("/")

@@ -297,6 +297,21 @@ def take(ticket_id: int, staff: StaffMember, now: datetime) -> bool:
     return True
 
 
+def hold_for_change(ticket: Ticket, version: int) -> bool:
+    """Hold ``ticket`` for this transaction if it is still at ``version``; False if it has moved on.
+
+    Made the first write of a change, this waits for a colleague's unfinished change of the same
+    ticket (its row lock on PostgreSQL, its write lock on SQLite) and then reads the version they
+    left: of two simultaneous saves the second is refused before it writes anything."""
+    held = db.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.version == version)
+        .values(version=Ticket.version)
+        .execution_options(synchronize_session=False)
+    )
+    return held.rowcount == 1
+
+
 def change_department(ticket: Ticket, staff: StaffMember, department: Department, now: datetime) -> None:
     if ticket.department is department:
         return

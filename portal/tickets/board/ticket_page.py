@@ -13,7 +13,8 @@ import secrets
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
@@ -126,18 +127,28 @@ def _done(ticket: Ticket, message: str):
 
 def _start_over(ticket: Ticket) -> Ticket:
     """Forget everything this request changed and read the ticket as it is now."""
-    ticket_id = ticket.id
+    ticket_id = inspect(ticket).identity[0]  # without loading: a failed flush leaves nothing loadable
     db.session.rollback()
     return queries.ticket_with_thread(ticket_id)
 
 
 def _conflict(ticket: Ticket, forms: TicketForms):
     ticket = _start_over(ticket)
+    if _saved_by_the_same_form(ticket, forms):
+        return _done(ticket, _("Your message was already saved."))
     forms.ticket = ticket
     forms.refresh_after_conflict(ticket)
     return _show(ticket, forms, 409, _("Someone else changed this ticket while you were editing. Nothing of "
                                        "yours was applied. Here is the current state; your text is kept, so "
                                        "check it and send again."))
+
+
+def _saved_by_the_same_form(ticket: Ticket, forms: TicketForms) -> bool:
+    """Whether the posted reply form was stored already (posted twice: the other post stored it)."""
+    if forms.posted != "reply":
+        return False
+    earlier = queries.entry_with_key(forms.reply.submission_key.data)
+    return earlier is not None and earlier.ticket_id == ticket.id
 
 
 def _refused(ticket: Ticket, forms: TicketForms, error: services.TicketRuleError):
@@ -156,6 +167,45 @@ def _is_stale(form, ticket: Ticket) -> bool:
     return form.version.data != str(ticket.version)
 
 
+# Lock errors a colleague's simultaneous save of the same ticket can cause: serialization failure,
+# deadlock, lock not available (PostgreSQL), and SQLite's "database is locked".
+RACE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def _lost_race(error: Exception) -> bool:
+    """Whether ``error`` means that a colleague's save of the same ticket got there first."""
+    if isinstance(error, StaleDataError):
+        return True
+    original = getattr(error, "orig", None)
+    return isinstance(error, OperationalError) and (
+        getattr(original, "sqlstate", None) in RACE_SQLSTATES or "database is locked" in str(original))
+
+
+def _save(ticket: Ticket, forms: TicketForms, change):
+    """Apply ``change`` and commit, as one transaction, if the ticket is still as this request read it.
+
+    The ticket is held first (:func:`services.hold_for_change`), so a colleague saving it at the same
+    instant is waited for and then seen. Whichever way the race is lost (the version moved on, the
+    ORM's version check, a lock error, the same form stored by its twin post), everything is rolled
+    back and the page comes back with what was typed. Return (the page that refuses it, None) or
+    (None, what ``change`` returned)."""
+    try:
+        if services.hold_for_change(ticket, ticket.version):
+            result = change()
+            db.session.flush()
+            db.session.commit()
+            return None, result
+    except services.TicketRuleError as error:
+        return _refused(ticket, forms, error), None
+    except IntegrityError:
+        if forms.posted != "reply":
+            raise  # only a reply carries a key that its twin post can have stored first
+    except (StaleDataError, OperationalError) as error:
+        if not _lost_race(error):
+            raise
+    return _conflict(ticket, forms), None
+
+
 @bp.route("/tickets/<reference>/reply", methods=["POST"])
 @staff_required("ticket.work")
 def reply(reference: str):
@@ -164,24 +214,15 @@ def reply(reference: str):
     form = forms.reply
     if not form.validate_on_submit():
         return _show(ticket, forms, 400)
-    public = form.visibility.data == "public"
-    earlier = queries.entry_with_key(form.submission_key.data)
-    if earlier is not None and earlier.ticket_id == ticket.id:
+    if _saved_by_the_same_form(ticket, forms):
         return _done(ticket, _("Your message was already saved."))
+    public = form.visibility.data == "public"
     if public and _is_stale(form, ticket):
         return _conflict(ticket, forms)  # read what changed before the customer gets an answer
-    try:
-        services.add_staff_entry(ticket, current_user.staff, form.message.data.strip(), public, clock.now(),
-                                 form.submission_key.data)
-        db.session.flush()
-    except StaleDataError:
-        return _conflict(ticket, forms)
-    except services.TicketRuleError as error:  # a form key that belongs to another ticket
-        return _refused(ticket, forms, error)
-    except IntegrityError:  # the same form posted twice at the same moment: the other one stored it
-        db.session.rollback()
-        return _done(ticket, _("Your message was already saved."))
-    db.session.commit()
+    refusal, _entry = _save(ticket, forms, lambda: services.add_staff_entry(
+        ticket, current_user.staff, form.message.data.strip(), public, clock.now(), form.submission_key.data))
+    if refusal is not None:
+        return refusal  # a form key that belongs to another ticket is refused as a rule
     return _done(ticket, _("Your reply was sent to the customer.") if public else _("Your internal note was added."))
 
 
@@ -197,21 +238,13 @@ def update(reference: str):
 
 
 def _versioned_change(ticket: Ticket, forms: TicketForms, form, change):
-    """Validate ``form``, refuse it if the ticket changed since the page was drawn, apply ``change``
-    and commit once. Return (the page that refuses it, None) or (None, what ``change`` returned)."""
+    """Validate ``form``, refuse it if the ticket changed since the page was drawn, else :func:`_save`
+    ``change``. Return (the page that refuses it, None) or (None, what ``change`` returned)."""
     if not form.validate_on_submit():
         return _show(ticket, forms, 400), None
     if _is_stale(form, ticket):
         return _conflict(ticket, forms), None
-    try:
-        result = change()
-        db.session.flush()
-    except services.TicketRuleError as error:
-        return _refused(ticket, forms, error), None
-    except StaleDataError:
-        return _conflict(ticket, forms), None
-    db.session.commit()
-    return None, result
+    return _save(ticket, forms, change)
 
 
 def _apply_update(ticket: Ticket, form: TicketUpdateForm) -> bool:
@@ -290,12 +323,8 @@ def link_customer(reference: str):
     if not services.contact_matches(int(form.customer_id.data), form.contact.data):
         form.customer_id.errors.append(_("No customer has this number with that phone number or e-mail address."))
         return _show(ticket, forms, 400)
-    try:
-        services.link_customer(ticket, current_user.staff, int(form.customer_id.data), clock.now())
-        db.session.flush()
-    except services.TicketRuleError as error:
-        return _refused(ticket, forms, error)
-    except StaleDataError:
-        return _conflict(ticket, forms)
-    db.session.commit()
+    refusal, _result = _save(ticket, forms, lambda: services.link_customer(
+        ticket, current_user.staff, int(form.customer_id.data), clock.now()))
+    if refusal is not None:
+        return refusal
     return _done(ticket, _("The ticket is now linked to the customer's record."))
