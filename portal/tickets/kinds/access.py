@@ -15,3 +15,4 @@ class Access(RequestKind):
     department = Department.CARE
     legal_days = 10
     customer_form = RequestMessageForm
+    offer = _l("Get a full copy of your data")

@@ -14,3 +14,4 @@ class ConsentWithdrawal(RequestKind):
     title = _l("Consent withdrawal")
     department = Department.SALES
     legal_days = 15
+    offer = _l("Withdraw your consent")

@@ -16,3 +16,4 @@ class Correction(RequestKind):
     title = _l("Correction")
     department = Department.CARE
     legal_days = 10
+    offer = _l("Correct your data")

@@ -13,3 +13,4 @@ class Erasure(RequestKind):
     title = _l("Deletion of my data")
     department = Department.CARE
     legal_days = 20
+    offer = _l("Ask us to delete your data")

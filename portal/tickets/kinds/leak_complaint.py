@@ -15,3 +15,4 @@ class LeakComplaint(RequestKind):
     department = Department.BOARD
     priority = Priority.HIGH
     legal_days = 15
+    offer = _l("Tell us if you think your data has leaked")

@@ -15,3 +15,4 @@ class MisuseReport(RequestKind):
     department = Department.BOARD
     priority = Priority.HIGH
     legal_days = 15
+    offer = _l("Report misuse of your data or your account")

@@ -15,3 +15,4 @@ class Other(RequestKind):
     department = Department.CARE
     legal_days = 10
     customer_form = RequestMessageForm
+    offer = _l("Ask us anything else about your personal data")

@@ -14,4 +14,5 @@ class Question(RequestKind):
     title = _l("Question")
     department = Department.CARE
     legal_days = 10  # Decree 356/2025 Art. 5: provide information, 10 days
+    offer = _l("Ask a question about your data or how we use it")
     customer_form = RequestMessageForm

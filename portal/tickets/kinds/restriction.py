@@ -15,3 +15,4 @@ class Restriction(RequestKind):
     department = Department.CARE
     legal_days = 15
     customer_form = RequestMessageForm
+    offer = _l("Ask us to limit or stop using your data")
