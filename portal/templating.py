@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import timedelta
 
 from flask import has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_timedelta, get_locale
 from markupsafe import Markup, escape
 
 from portal.enums import TicketStatus
@@ -26,6 +28,18 @@ def local_date(value) -> str:
 
 def local_datetime(value) -> str:
     return format_datetime(value, DATETIME_PATTERNS.get(str(get_locale()), "short")) if value else ""
+
+
+def time_to_wait(seconds: float) -> str:
+    """How long someone must wait, in words of their language ("2 phút", "1 hour"), never less than
+    the truth: whole minutes rounded up, from an hour on whole hours, from a day on whole days."""
+    minutes = max(1, math.ceil(seconds / 60))
+    hours = math.ceil(minutes / 60)
+    if minutes < 60:
+        wait = timedelta(minutes=minutes)
+    else:
+        wait = timedelta(hours=hours) if hours < 24 else timedelta(days=math.ceil(hours / 24))
+    return format_timedelta(wait, threshold=1)
 
 
 def linkify(text: str) -> Markup:
