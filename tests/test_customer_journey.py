@@ -400,3 +400,54 @@ def test_the_way_back_never_leaves_the_portal(client, clock, referrer):
     page = page_text(post_code(client, code, referrer=referrer))
     assert "Back to the page you were on" not in page and "evil" not in page
     assert '<a href="/">Go to the home page</a>' in page
+
+
+# --- 18. form errors: a summary at the top, "Error:" in the title ---------------------------------
+
+
+def test_a_form_with_errors_says_so_in_the_title_and_sums_them_up_at_the_top(client, vi):
+    response = post_address(client, "an.nguyen@")
+    page = page_text(response)
+    assert response.status_code == 400
+    assert title_of(page) == vi["Error: %(title)s"] % {"title": vi["Sign in"]} + " · Khôi Ngô Security"
+    summary = error_summary(page)
+    assert summary is not None and page.index('class="error-summary"') < page.index("<h1>")
+    assert vi["There is a problem"] in summary
+    assert f'<a href="#email">{vi["This is not a valid e-mail address. Check it and try again."]}</a>' in summary
+    assert 'tabindex="-1"' in summary and 'role="alert"' in summary and "data-error-summary" in summary
+    assert '<script src="/static/js/portal.js" defer></script>' in page
+
+
+def test_a_page_without_errors_has_no_summary_and_a_plain_title(client):
+    page = page_text(english(client).get("/sign-in"))
+    assert title_of(page) == "Sign in · Khôi Ngô Security" and error_summary(page) is None
+
+
+def test_the_summary_lists_every_error_of_the_customer_forms(client, clock):
+    make_customer(STORED)
+    english(client)
+    empty = post_address(client, "")
+    assert '<a href="#email">Enter your e-mail address.</a>' in error_summary(page_text(empty))
+    assert title_of(page_text(empty)).startswith("Error: Sign in")
+
+    sign_in(client, ADDRESS)
+    token = csrf_token(client, "/requests/new")
+    response = client.post("/requests/new", data={"csrf_token": token, "kind": "question", "message": " ",
+                                                  "submission_key": "a" * 32})
+    summary = error_summary(page_text(response))
+    assert response.status_code == 400 and summary is not None
+    assert re.search(r'<a href="#message">[^<]+</a>', summary)
+    assert title_of(page_text(response)).startswith("Error: New request")
+
+
+def test_the_code_form_sums_up_its_error_too(client, clock):
+    code_page(client, clock)
+    page = page_text(post_code(client, "ABC"))
+    assert '<a href="#code">The code has 8 letters and digits, like ABCD-2345.</a>' in error_summary(page)
+    assert title_of(page).startswith("Error: Enter your code")
+
+
+def test_the_script_is_served_from_the_portal(client):
+    response = client.get("/static/js/portal.js")
+    assert response.status_code == 200 and "javascript" in response.headers["Content-Type"]
+    assert "data-error-summary" in page_text(response)
