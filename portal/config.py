@@ -30,6 +30,8 @@ class Defaults:
     SIGN_IN_LINKS_PER_ADDRESS = "3 per hour"
     SIGN_IN_REQUESTS_PER_CLIENT = "20 per hour;5 per minute"
     SIGN_IN_ATTEMPTS_PER_CLIENT = "30 per hour;10 per minute"
+    # How long the link in a notification e-mail fills in the sign-in page with the address it went to.
+    SIGN_IN_HINT_DAYS = 30
     SESSION_IDLE_MINUTES = 30
     SESSION_ABSOLUTE_HOURS = 12
     RATELIMIT_STORAGE_URL = "memory://"
@@ -65,7 +67,7 @@ class Defaults:
 
 # Settings whose environment value is not a plain string.
 _INT_SETTINGS = {
-    "TRUSTED_PROXIES", "SIGN_IN_LINK_MINUTES", "SIGN_IN_MAX_WRONG_CODES", "SESSION_IDLE_MINUTES",
+    "TRUSTED_PROXIES", "SIGN_IN_LINK_MINUTES", "SIGN_IN_MAX_WRONG_CODES", "SIGN_IN_HINT_DAYS", "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_HOURS", "SMTP_PORT", "SMTP_TIMEOUT", "MAIL_RETRY_FIRST_SECONDS",
     "MAIL_RETRY_MAX_SECONDS", "MAIL_GIVE_UP_HOURS", "WORKER_POLL_SECONDS", "ARGON2_TIME_COST",
     "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM", "DATABASE_LOCK_WAIT_SECONDS",

@@ -15,8 +15,12 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
-# Paths that carry a secret: the sign-in link. Log lines show them redacted.
+# Paths that carry a secret: the sign-in link, a staff password link. Log lines show them redacted, and
+# the outbox's copy of an e-mail loses them once it is sent.
 SECRET_PATH = re.compile(r"(/sign-in/link/|/staff/password/)[^\s?\"]+")
+# What access-log lines hide: those secrets, and the sign-in hint of a notification e-mail, which names
+# the address the e-mail went to.
+LOGGED_SECRET_PATH = re.compile(r"(/sign-in/link/|/sign-in/for/|/staff/password/)[^\s?\"]+")
 
 
 # The short code printed in sign-in e-mails (portal.auth.services.format_code).
@@ -107,19 +111,19 @@ def external_url(endpoint: str, **values) -> str:
 
 
 class RedactSecretPaths(logging.Filter):
-    """Blank out sign-in tokens in access-log lines (werkzeug's and gunicorn's)."""
+    """Blank out sign-in tokens and hints in access-log lines (werkzeug's and gunicorn's)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(SECRET_PATH.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+            record.args = tuple(LOGGED_SECRET_PATH.sub(r"\1[redacted]", a) if isinstance(a, str) else a
                                 for a in record.args)
         elif isinstance(record.args, dict):
             # In place: gunicorn passes a dict subclass that answers "-" for missing atoms.
             for key, value in list(record.args.items()):
                 if isinstance(value, str):
-                    record.args[key] = SECRET_PATH.sub(r"\1[redacted]", value)
+                    record.args[key] = LOGGED_SECRET_PATH.sub(r"\1[redacted]", value)
         if isinstance(record.msg, str):
-            record.msg = SECRET_PATH.sub(r"\1[redacted]", record.msg)
+            record.msg = LOGGED_SECRET_PATH.sub(r"\1[redacted]", record.msg)
         return True
 
 

@@ -1,11 +1,19 @@
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import customer_required
 from portal.account.services import load_customer_data, staff_views_of
 from portal.enums import Channel
+from portal.offers import Offer, offers_from
 
 bp = Blueprint("account", __name__)
+
+
+@offers_from
+def _my_data_offer():
+    """My data works: the home page may promise it."""
+    return [Offer(0, _l("See the personal data we hold about you"))]
 
 
 @bp.route("/my-data")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
 from portal import email_links
@@ -29,6 +30,8 @@ from portal.hashing import keyed_hash, sha256
 from portal.outbox.services import queue_email
 
 PURPOSE = "sign_in"
+HINT_SALT = "sign-in-address-hint"
+MAX_HINT_LENGTH = 500
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: easy to read and type
 CODE_LENGTH = 8
 
@@ -85,6 +88,36 @@ def issue_link(address: str, next_path: str | None, locale: str, now: datetime) 
     db.session.flush()
     record("anonymous", "sign_in.link_requested", customer or "", link_id=link.id)
     return IssuedLink(link=link, token=token, nonce=nonce)
+
+
+def _hint_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=HINT_SALT)
+
+
+def address_hint(address: str, now: datetime) -> str:
+    """A signed, expiring token naming ``address``, for the sign-in link of a notification e-mail.
+
+    It only fills in the sign-in form: the link it leads to still goes to the address stored on the
+    record, under the same limits, so a forged or stolen hint gains nothing. Signing keeps anyone from
+    making hints of their own; the expiry keeps an old link from filling in the form for ever.
+    The address can be read back from the token by anyone holding it (signed, not encrypted): the
+    sign-in page moves it out of the URL at once and access logs show it redacted.
+    """
+    expires = int((now + timedelta(days=current_app.config["SIGN_IN_HINT_DAYS"])).timestamp())
+    return _hint_serializer().dumps([address, expires])
+
+
+def address_from_hint(hint: str | None, now: datetime) -> str | None:
+    """The address a hint names, or None if it is forged, damaged or expired."""
+    if not hint or len(hint) > MAX_HINT_LENGTH:
+        return None
+    try:
+        address, expires = _hint_serializer().loads(hint)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(address, str) or not isinstance(expires, int) or now.timestamp() >= expires:
+        return None
+    return address
 
 
 def find_link(token: str | None) -> EmailLink | None:

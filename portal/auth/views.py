@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -13,15 +13,17 @@ from portal.access import load_principal, restart_browser_session
 from portal.auth import services
 from portal.auth.forms import CodeForm, ContinueForm, SignInForm, SignOutForm
 from portal.db import db
-from portal.extensions import limiter
+from portal.extensions import limiter, seconds_until_reset
 from portal.hashing import keyed_hash
 from portal.security import safe_next_path
+from portal.templating import time_to_wait
 
 bp = Blueprint("auth", __name__)
 
 NONCE_COOKIE = "kn_signin_nonce"  # set in the browser that asked for the link
 LINK_COOKIE = "kn_signin_link"  # the token, moved out of the URL before any page is shown
 COOKIE_PATH = "/sign-in"
+HINTED_ADDRESS = "sign_in_address"  # session key: the address a notification's link filled in
 
 
 def _client_request_limit() -> str:
@@ -30,6 +32,26 @@ def _client_request_limit() -> str:
 
 def _client_attempt_limit() -> str:
     return current_app.config["SIGN_IN_ATTEMPTS_PER_CLIENT"]
+
+
+def _count_this_attempt() -> None:
+    """Mark this post as a real attempt: it asked for a link for a valid address, or tried a link or a
+    code. Only real attempts use up the per-client allowance; an empty, mistyped or expired form
+    changes nothing and is simply shown again with its error."""
+    g.sign_in_attempt = True
+
+
+def _was_a_real_attempt(response) -> bool:
+    return g.get("sign_in_attempt", False)
+
+
+def _sign_in_limited(limit):
+    """The per-client limit on link requests is reached: show the sign-in form again, with what was
+    typed, how long to wait, and nothing sent."""
+    message = _("Too many attempts from your connection. Nothing was changed. You can try again in "
+                "%(wait)s.", wait=time_to_wait(seconds_until_reset(limit)))
+    page = render_template("auth/sign_in.html", form=SignInForm(), limit_message=message)
+    return make_response(page, 429)
 
 
 def _address_allows_another_link(address: str) -> bool:
@@ -54,14 +76,18 @@ def _clear_sign_in_cookies(response, names=(NONCE_COOKIE, LINK_COOKIE)) -> None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_client_request_limit, methods=["POST"])
+@limiter.limit(_client_request_limit, methods=["POST"], deduct_when=_was_a_real_attempt, on_breach=_sign_in_limited)
 def sign_in():
     """Ask for an e-mail address and send it a sign-in link and code."""
     if current_user.is_authenticated and current_user.is_customer:
         return redirect(safe_next_path(request.args.get("next")) or url_for("account.my_data"))
     form = SignInForm(next=request.args.get("next", ""))
+    hinted = not form.is_submitted() and session.get(HINTED_ADDRESS)
+    if hinted:
+        form.email.data = hinted
     if not form.validate_on_submit():
-        return render_template("auth/sign_in.html", form=form), 400 if form.errors else 200
+        return render_template("auth/sign_in.html", form=form, hinted=hinted), 400 if form.errors else 200
+    _count_this_attempt()
     address = form.normalized_email
     if not _address_allows_another_link(address):
         message = _("Too many sign-in links were asked for this address. Please wait an hour and try again.")
@@ -70,6 +96,19 @@ def sign_in():
     db.session.commit()
     response = redirect(url_for(".link_sent"), 303)
     _set_cookie(response, NONCE_COOKIE, issued.nonce)
+    return response
+
+
+@bp.route("/sign-in/for/<hint>")
+def sign_in_for(hint: str):
+    """The link of a notification e-mail: sign-in with the address the e-mail went to filled in, and
+    the page it is about as the destination. The hint leaves the URL at once (into the session)."""
+    next_path = safe_next_path(request.args.get("next"))
+    address = services.address_from_hint(hint, clock.now())
+    if address and not current_user.is_authenticated:
+        session[HINTED_ADDRESS] = address
+    response = redirect(url_for(".sign_in", next=next_path), 303)
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -105,7 +144,7 @@ def _link_unusable(too_many_codes: bool = False):
 
 
 @bp.route("/sign-in/continue", methods=["GET", "POST"])
-@limiter.limit(_client_attempt_limit, methods=["POST"])
+@limiter.limit(_client_attempt_limit, methods=["POST"], deduct_when=_was_a_real_attempt)
 def continue_sign_in():
     """Show "Continue" in the browser that asked for the link, the code form anywhere else."""
     link = _link_from_cookie()
@@ -117,6 +156,7 @@ def continue_sign_in():
         return render_template("auth/code.html", form=CodeForm())
     form = ContinueForm()
     if form.validate_on_submit():
+        _count_this_attempt()
         if not services.consume(link, clock.now()):
             return _link_unusable()
         return _signed_in(link)
@@ -124,7 +164,7 @@ def continue_sign_in():
 
 
 @bp.route("/sign-in/code", methods=["POST"])
-@limiter.limit(_client_attempt_limit)
+@limiter.limit(_client_attempt_limit, deduct_when=_was_a_real_attempt)
 def enter_code():
     """Sign in with the code from the e-mail (another device, or a browser without the nonce)."""
     link = _link_from_cookie()
@@ -133,6 +173,7 @@ def enter_code():
     form = CodeForm()
     if not form.validate_on_submit():
         return render_template("auth/code.html", form=form), 400
+    _count_this_attempt()
     result = services.try_code(link, form.code.data, clock.now())
     if result is services.CodeResult.ACCEPTED:
         return _signed_in(link)

@@ -7,6 +7,7 @@ from portal.audit.services import record
 from portal.db import db
 from portal.i18n import LOCALES
 from portal.main.forms import LanguageForm
+from portal.offers import current_offers
 from portal.security import safe_next_path
 
 bp = Blueprint("main", __name__)
@@ -14,10 +15,11 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def index():
-    """Send signed-in customers to their data, everyone else to a short introduction."""
+    """Send signed-in customers to their data, everyone else to a short introduction that promises
+    only what the portal's features offer today."""
     if current_user.is_authenticated:
         return redirect(url_for("staff.home" if current_user.is_staff else "account.my_data"))
-    return render_template("main/index.html")
+    return render_template("main/index.html", offers=current_offers())
 
 
 @bp.route("/language", methods=["POST"])

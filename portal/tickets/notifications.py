@@ -1,12 +1,15 @@
 """E-mails about tickets, queued in the caller's transaction, in the recipient's language.
 
-Links lead to sign-in (then to the request); an e-mail never carries a session.
+Links lead to sign-in (then to the request); an e-mail never carries a session. The link fills in
+the sign-in page with the address the e-mail went to, so one press sends the sign-in link.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from portal import clock
+from portal.auth.services import address_hint
 from portal.db import db
 from portal.enums import Role
 from portal.outbox.services import queue_email
@@ -22,8 +25,10 @@ def _customer_locale(ticket) -> str:
 
 
 def _to_customer(ticket, template: str, **context) -> None:
+    # Dated by the portal's clock, as queue_email dates the message itself.
+    hint = address_hint(ticket.requester_email, clock.now())
     queue_email(ticket.requester_email, template, _customer_locale(ticket), f"ticket_{template}",
-                ticket=ticket, next_path=f"/requests/{ticket.reference}", **context)
+                ticket=ticket, next_path=f"/requests/{ticket.reference}", sign_in_hint=hint, **context)
 
 
 def request_received(ticket) -> None:

@@ -18,3 +18,4 @@ class Access(RequestKind):
         "We gather the personal data we hold about you (contact details, orders and warranty, consents "
         "and their history) and give you a copy. We may call you to make sure the request is yours.")
     customer_form = RequestMessageForm
+    offer = _l("Get a full copy of your data")

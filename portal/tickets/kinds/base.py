@@ -44,6 +44,9 @@ class RequestKind(str):
     procedure: ClassVar[object] = _l("A member of our staff reads your request and answers you in writing.")
     # The form a customer files this kind with; None: customers cannot file it themselves (yet).
     customer_form: ClassVar[type | None] = None
+    # What the home page promises a customer about this kind (a lazily translated phrase), shown only
+    # while customers can file it; None: nothing to promise.
+    offer: ClassVar[object | None] = None
     # A table of this kind's own details (one row per ticket, keyed by ``ticket_id``), if it has any.
     detail_model: ClassVar[type | None] = None
     # Template partials drawn on the customer's and the staff's ticket page, with ``ticket`` and

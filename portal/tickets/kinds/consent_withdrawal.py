@@ -18,3 +18,5 @@ class ConsentWithdrawal(RequestKind):
     procedure = _l(
         "We stop the processing that rests on the consent you withdraw (surveys, promotions) and confirm "
         "it to you. If a partner processes the data for us, we have them stop too.")
+
+    offer = _l("Withdraw your consent")

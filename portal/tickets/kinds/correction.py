@@ -20,3 +20,5 @@ class Correction(RequestKind):
     procedure = _l(
         "We check the correction with you if needed, change the data in our records and tell you what was"
         " changed. If a partner who processes the data for us holds it too, we have them correct it.")
+
+    offer = _l("Correct your data")

@@ -17,3 +17,5 @@ class Erasure(RequestKind):
     procedure = _l(
         "We check what the law or an open warranty still requires us to keep, delete the rest (with the "
         "partners who process it for us) and tell you exactly what is kept, why and until when.")
+
+    offer = _l("Ask us to delete your data")

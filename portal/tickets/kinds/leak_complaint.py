@@ -18,3 +18,5 @@ class LeakComplaint(RequestKind):
     procedure = _l(
         "The board of directors verifies what happened, then answers you with the reason and how the leak"
         " is being corrected and remedied.")
+
+    offer = _l("Tell us if you think your data has leaked")

@@ -18,3 +18,5 @@ class MisuseReport(RequestKind):
     procedure = _l(
         "The board of directors looks into the misuse you report, takes the measures needed to protect "
         "your data and tells you what was done.")
+
+    offer = _l("Report misuse of your data or your account")

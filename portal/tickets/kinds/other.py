@@ -18,3 +18,4 @@ class Other(RequestKind):
         "A member of customer care reads your request and answers you in writing, or tells you which kind"
         " of request it is and how it is handled.")
     customer_form = RequestMessageForm
+    offer = _l("Ask us anything else about your personal data")

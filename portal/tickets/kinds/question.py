@@ -17,4 +17,6 @@ class Question(RequestKind):
     procedure = _l(
         "A member of customer care reads your question, checks our records if needed and answers you in "
         "writing.")
+
+    offer = _l("Ask a question about your data or how we use it")
     customer_form = RequestMessageForm

@@ -19,3 +19,4 @@ class Restriction(RequestKind):
         "We review the processing you object to or want restricted, stop or limit it unless the law "
         "requires it, and tell you our decision with its reasons.")
     customer_form = RequestMessageForm
+    offer = _l("Ask us to limit or stop using your data")
