@@ -14,11 +14,11 @@ from sqlalchemy import func, or_, select, update
 
 from portal import permissions
 from portal.account.models import ContactPoint
-from portal.audit.models import CustomerDataView
+from portal.audit.access_log import log_customer_views
 from portal.audit.services import record
 from portal.contact_values import lookup_forms
 from portal.db import db
-from portal.enums import Channel, Department, EntryKind, TicketStatus
+from portal.enums import Channel, Department, EntryKind, TicketStatus, ViewedPage
 from portal.settings.services import extra_days_off
 from portal.staff.models import StaffMember
 from portal.staff.signals import role_changed
@@ -345,9 +345,15 @@ def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: dat
 
 
 def record_customer_view(ticket: Ticket, customer_id: int, staff: StaffMember, now: datetime) -> None:
-    """Log that ``staff`` was shown this customer's data; the customer sees it on My data."""
-    db.session.add(CustomerDataView(customer_id=customer_id, staff_id=staff.id, ticket_id=ticket.id, viewed_at=now))
+    """Log that ``staff`` was shown this customer's data beside the ticket; the customer sees it on My data."""
+    log_customer_views(staff, [customer_id], ViewedPage.TICKET, now, ticket=ticket)
     record(staff, "customer.viewed", f"customer:{customer_id}", ticket_id=ticket.id)
+
+
+def record_customers_listed(tickets: list[Ticket], staff: StaffMember, page: ViewedPage, now: datetime) -> int:
+    """Log that a queue or search page showed ``staff`` the customers of these tickets (their names):
+    one statement for the page. Tickets from addresses without a customer record name nobody."""
+    return log_customer_views(staff, [ticket.customer_id for ticket in tickets if ticket.customer_id], page, now)
 
 
 def escalate_overdue(now: datetime) -> int:
