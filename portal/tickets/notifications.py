@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.db import db
-from portal.enums import Role
+from portal.enums import Department, Role
 from portal.outbox.services import queue_email
 from portal.staff.models import StaffMember
 
@@ -55,3 +55,26 @@ def ticket_overdue(ticket) -> None:
     for address, member in sorted(recipients.items()):
         queue_email(address, "ticket_overdue", member.preferred_locale or STAFF_LOCALE, "ticket_overdue",
                     ticket=ticket, member=member)
+
+
+def customer_wrote(ticket, reopened: bool) -> None:
+    """Tell the assignee that the customer wrote (and whether that reopened the ticket); when nobody
+    is assigned, or the assignee can no longer sign in, every active member of the ticket's
+    department. The message itself stays on the ticket page, where reading it is logged."""
+    assignee = ticket.assignee
+    to_department = assignee is None or not assignee.is_active
+    if not to_department:
+        recipients = [assignee]
+    else:
+        recipients = list(db.session.scalars(
+            select(StaffMember).where(StaffMember.role == _role_of(ticket.department),
+                                      StaffMember.is_active.is_(True)).order_by(StaffMember.email)))
+    for member in recipients:
+        queue_email(member.email, "ticket_customer_wrote", member.preferred_locale or STAFF_LOCALE,
+                    "ticket_customer_wrote", ticket=ticket, member=member, reopened=reopened,
+                    to_department=to_department)
+
+
+def _role_of(department: Department) -> Role:
+    """The role whose members make up a department (the board of directors, sales, customer care)."""
+    return Role(department.value)

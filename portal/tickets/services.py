@@ -169,12 +169,21 @@ def add_customer_message(ticket: Ticket, body: str, now: datetime, submission_ke
         return earlier
     entry = TicketEntry(kind=EntryKind.CUSTOMER_MESSAGE, body=body, created_at=now, submission_key=submission_key)
     ticket.entries.append(entry)
+    reopened = ticket.status in (S.RESOLVED, S.REJECTED)
     if ticket.status in (S.RESOLVED, S.REJECTED, S.WAITING):
         _set_status(ticket, S.OPEN, now, None)
     _touch(ticket, now)
     db.session.flush()
     record(_requester(ticket), "ticket.customer_message", ticket, entry_id=entry.id)
+    _tell_staff_the_customer_wrote(ticket, reopened, now)
     return entry
+
+
+def _tell_staff_the_customer_wrote(ticket: Ticket, reopened: bool, now: datetime) -> None:
+    """Mark the ticket "customer replied" in the queues until someone answers, and e-mail the
+    assignee (or, when nobody is assigned, the members of its department)."""
+    ticket.customer_replied_at = now
+    notifications.customer_wrote(ticket, reopened)
 
 
 def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool, now: datetime,
@@ -188,6 +197,7 @@ def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool,
     entry = TicketEntry(kind=kind, body=body, created_at=now, author_staff_id=staff.id, submission_key=submission_key)
     ticket.entries.append(entry)
     if public:
+        ticket.customer_replied_at = None  # answered
         if ticket.first_response_at is None:
             ticket.first_response_at = now
         if ticket.status is S.NEW:
@@ -231,6 +241,8 @@ def change_status(ticket: Ticket, staff: StaffMember, status: TicketStatus, now:
         if problem:
             raise TicketRuleError(problem)
     _set_status(ticket, status, now, staff, reason)
+    if status in (S.RESOLVED, S.REJECTED, S.CLOSED):
+        ticket.customer_replied_at = None  # the outcome answers them
     if ticket.first_response_at is None and status in (S.RESOLVED, S.REJECTED):
         ticket.first_response_at = now  # the customer is e-mailed the outcome: that answers them
     _touch(ticket, now)

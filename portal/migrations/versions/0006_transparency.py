@@ -1,9 +1,12 @@
-"""Access log by page and local day
+"""Access log by page and local day; "customer replied" marker; queues ordered by priority
 
 ``customer_data_views`` gains the page that showed the data (a ticket, a queue, a search), the
 member's name and role as they were, the ticket's reference and the local day (Asia/Ho_Chi_Minh) of
 the view; existing rows, all from ticket pages, are filled in from the staff and ticket tables. Its
 index becomes (customer, day, staff), which My data reads a page of days from.
+
+``tickets`` gains ``customer_replied_at``, and the queue indexes gain the priority before the due
+date, since the queues list the most urgent first.
 
 Revision ID: 0006_transparency
 Revises: 0005
@@ -26,9 +29,21 @@ branch_labels = None
 depends_on = None
 
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+QUEUE_INDEXES = {  # name: (columns before, columns after)
+    'ix_tickets_queue': (['department', 'status', 'due_at', 'id'], ['department', 'status', 'priority', 'due_at', 'id']),
+    'ix_tickets_assignee': (['assignee_id', 'status', 'due_at', 'id'],
+                            ['assignee_id', 'status', 'priority', 'due_at', 'id']),
+    'ix_tickets_status_due': (['status', 'due_at', 'id'], ['status', 'priority', 'due_at', 'id']),
+}
 
 
 def upgrade():
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('customer_replied_at', portal.db.UTCDateTime(timezone=True), nullable=True))
+        for name, (before, after) in QUEUE_INDEXES.items():
+            batch_op.drop_index(name)
+            batch_op.create_index(name, after, unique=False)
+
     with op.batch_alter_table('customer_data_views', schema=None) as batch_op:
         batch_op.add_column(sa.Column('staff_name', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('staff_role', sa.String(length=10), nullable=True))
@@ -81,3 +96,9 @@ def downgrade():
         batch_op.drop_constraint(op.f('ck_customer_data_views_page_known'), type_='check')
         for column in ('viewed_on', 'ticket_reference', 'page', 'staff_role', 'staff_name'):
             batch_op.drop_column(column)
+
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        for name, (before, after) in QUEUE_INDEXES.items():
+            batch_op.drop_index(name)
+            batch_op.create_index(name, before, unique=False)
+        batch_op.drop_column('customer_replied_at')

@@ -1,6 +1,6 @@
 """The queue pages: a view (mine, my department, unassigned, overdue, all), filters and search, in
-order of due date, one keyset page at a time. A page that names customers logs it for each of them
-(the access log they read on My data)."""
+order of priority, then due date, one keyset page at a time. A page that names customers logs it
+for each of them (the access log they read on My data)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ FILTERS = ("kind", "status", "department", "assignee", "due_by")
 @bp.route("/")
 @staff_required()
 def queue():
-    """A page of a queue view, filtered, searched, in order of due date."""
+    """A page of a queue view, filtered, searched, in order of priority, then due date."""
     member = current_user.staff
     form = QueueFilterForm(request.args)
     form.set_members(queries.assignable_members())
