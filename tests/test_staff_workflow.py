@@ -1,5 +1,7 @@
 """The staff's way through: told when a customer replies or reopens, "customer replied" in the
-queues, a start page with each member's work, queues in order of priority then due date (item 16)."""
+queues, a start page with each member's work, queues in order of priority then due date (items 16),
+and risky actions that say what they do: the reply's two buttons, a deactivation to confirm, no
+acknowledgement date once answered (17)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from html import unescape
 import pytest
 from flask_babel import force_locale
 from flask_babel import gettext as babel_gettext
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from portal.audit.models import CustomerDataView
 from portal.db import db
@@ -21,9 +23,9 @@ from portal.staff.models import StaffMember
 from portal.tickets import services
 from portal.tickets.board import queries
 from portal.tickets.board.queries import PAGE_SIZE, Position, QueueQuery, encode_cursor
-from portal.tickets.models import Ticket
+from portal.tickets.models import Ticket, TicketEntry
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
-from tests.helpers import ON_POSTGRESQL, outbox, sign_in, sign_in_staff
+from tests.helpers import ON_POSTGRESQL, csrf_token, outbox, sign_in, sign_in_staff
 
 LISTED = re.compile(r">(KN-\d{4}-\d{6})</a>")  # a reference as a link's text
 HIDDEN = re.compile(r'name="([\w-]+)" type="hidden" value="([^"]*)"')
@@ -320,3 +322,121 @@ def test_each_branch_of_a_queue_page_reads_an_index_in_order(app, clock, view, i
         assert all("priority" in search and "ix_tickets_" in search for search in searches), searches
         if not ON_POSTGRESQL:  # which of the indexes PostgreSQL picks depends on statistics empty tables lack
             assert any(index in search for search in searches), searches
+
+
+# --- 17: the reply says what it does -----------------------------------------------------------------
+
+
+def test_the_reply_form_has_a_button_for_each_thing_it_can_do(app, clock, care_team, an):
+    ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
+    page = staff_client(app, care_team["lan"], clock).get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
+    form = re.search(r'<section aria-labelledby="h-reply".*?</section>', page, re.S).group(0)
+    buttons = re.findall(r'<button type="submit" name="reply-visibility" value="(\w+)"[^>]*>([^<]+)</button>', form)
+    assert buttons == [("public", "Send to the customer by e-mail"), ("internal", "Add as internal note (staff only)")]
+    assert ">Save<" not in form and "<select" not in form
+    assert "E-mailed to an@example.vn and shown on their request page." in form
+    assert "Not e-mailed: the customer never sees an internal note." in form
+
+
+def test_each_button_does_what_it_says(app, clock, care_team, an):
+    ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
+    client = staff_client(app, care_team["lan"], clock)
+
+    def press(button: str, message: str):
+        page = client.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
+        fields = {name: value for name, value in HIDDEN.findall(page) if name.startswith("reply-")}
+        return client.post(f"/board/tickets/{ticket.reference}/reply",
+                           data={**fields, "reply-message": message, "reply-visibility": button})
+
+    before = len(outbox("an@example.vn"))
+    assert press("internal", "Chỉ nội bộ: khách đã gọi").status_code == 303
+    assert len(outbox("an@example.vn")) == before
+    assert press("public", "Chúng tôi đã kiểm tra xong.").status_code == 303
+    assert outbox("an@example.vn")[-1].purpose == "ticket_ticket_reply"
+    kinds = [entry.kind for entry in db.session.scalars(select(TicketEntry).where(
+        TicketEntry.ticket_id == ticket.id, TicketEntry.kind != "event").order_by(TicketEntry.id))]
+    assert [str(kind) for kind in kinds] == ["customer_message", "internal_note", "staff_reply"]
+
+
+def test_a_reply_posted_without_choosing_is_refused_and_the_text_kept(app, clock, care_team, an):
+    ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
+    client = staff_client(app, care_team["lan"], clock)
+    page = client.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
+    fields = {name: value for name, value in HIDDEN.findall(page) if name.startswith("reply-")}
+    entries = db.session.scalar(select(func.count()).select_from(TicketEntry))
+    mails = len(outbox())
+    for missing in ({}, {"reply-visibility": "everyone"}):
+        response = client.post(f"/board/tickets/{ticket.reference}/reply",
+                               data={**fields, "reply-message": "Bản nháp quan trọng", **missing})
+        assert response.status_code == 400
+        answer = response.get_data(as_text=True)
+        assert "Choose what to do with your text: send it to the customer, or add it as an internal note." in answer
+        assert "Bản nháp quan trọng" in answer
+    assert db.session.scalar(select(func.count()).select_from(TicketEntry)) == entries
+    assert len(outbox()) == mails
+
+
+# --- 17: deactivating a member is confirmed -------------------------------------------------------------
+
+
+def test_deactivating_a_member_asks_for_confirmation_first(app, clock):
+    admin = english_member("admin", "admin@khoingo.net", "Admin Person")
+    member = english_member("care", "lan@khoingo.net", "Lan Care")
+    client = staff_client(app, admin, clock)
+    page = client.get(f"/staff/admin/members/{member.id}").get_data(as_text=True)
+    assert f'action="/staff/admin/members/{member.id}/deactivate"' not in page  # no one-click form
+    assert re.search(rf'<a class="button button-secondary" href="/staff/admin/members/{member.id}/deactivate">'
+                     r"Deactivate…</a>", page)
+
+    confirm = client.get(f"/staff/admin/members/{member.id}/deactivate")
+    assert confirm.status_code == 200
+    page = confirm.get_data(as_text=True)
+    assert "<h1>Deactivate Lan Care?</h1>" in page
+    assert "will be signed out everywhere at once" in page and "lan@khoingo.net" in page
+    assert re.search(r'<button type="submit" class="button button-danger">Yes, deactivate Lan Care</button>', page)
+    assert f'href="/staff/admin/members/{member.id}">Cancel: keep the account active</a>' in page
+    db.session.expire_all()
+    assert db.session.get(StaffMember, member.id).is_active  # asking changes nothing
+
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(f"/staff/admin/members/{member.id}/deactivate", data={"csrf_token": token})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert not db.session.get(StaffMember, member.id).is_active
+    # Asking again about a member already deactivated leads back to their page.
+    response = client.get(f"/staff/admin/members/{member.id}/deactivate")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/staff/admin/members/{member.id}")
+
+
+def test_deactivating_oneself_is_said_plainly_and_others_cannot_ask(app, clock):
+    admin = english_member("admin", "admin@khoingo.net", "Admin Person")
+    english_member("admin", "admin2@khoingo.net", "Other Admin")
+    client = staff_client(app, admin, clock)
+    page = client.get(f"/staff/admin/members/{admin.id}/deactivate").get_data(as_text=True)
+    assert "This is your own account: you will be signed out now." in page
+    care = staff_client(app, english_member("care", "lan@khoingo.net", "Lan Care"), clock)
+    assert care.get(f"/staff/admin/members/{admin.id}/deactivate").status_code == 404
+
+
+# --- 17: the acknowledgement date goes once the customer is answered ----------------------------------
+
+
+def test_no_acknowledgement_date_is_shown_once_the_customer_is_answered(app, clock, care_team, an):
+    ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
+    customer = app.test_client()
+    sign_in(customer, "an@example.vn")
+    with customer.session_transaction() as browser_session:
+        browser_session["locale"] = "en"
+    staff = staff_client(app, care_team["lan"], clock)
+    assert "We confirm it by" in customer.get(f"/requests/{ticket.reference}").get_data(as_text=True)
+    assert "Acknowledge by" in staff.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
+
+    services.add_staff_entry(fresh(ticket), db.session.get(StaffMember, care_team["lan"].id),
+                             "Chúng tôi đã nhận yêu cầu.", True, clock.now())
+    db.session.commit()
+    page = customer.get(f"/requests/{ticket.reference}").get_data(as_text=True)
+    assert "We confirm it by" not in page and "Answer due by" in page
+    page = staff.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "Acknowledge by" not in page and "Answer by" in page
+    assert "Acknowledge by" not in staff.get("/board/?view=mine").get_data(as_text=True)
+    assert csrf_token(staff, "/staff/")  # the start page still draws
