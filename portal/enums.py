@@ -99,6 +99,14 @@ class Priority(TitledEnum):
     HIGH = "high", _l("High")
 
 
+class ViewedPage(TitledEnum):
+    """Where a staff member was shown a customer's data (the access log; the customer reads it)."""
+
+    TICKET = "ticket", _l("the request's page")
+    QUEUE = "queue", _l("a list of requests")
+    SEARCH = "search", _l("a search")
+
+
 class EntryKind(TitledEnum):
     CUSTOMER_MESSAGE = "customer_message", _l("Message from the customer")
     STAFF_REPLY = "staff_reply", _l("Reply")

@@ -8,6 +8,7 @@ from flask_login import current_user
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 LOCALE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+TIMEZONE = "Asia/Ho_Chi_Minh"  # where the company and its customers are; pages show its times
 
 
 def select_locale() -> str:
@@ -21,4 +22,4 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    return "Asia/Ho_Chi_Minh"
+    return TIMEZONE

@@ -309,7 +309,7 @@ def test_bad_cursor_shows_the_first_page_with_a_message(app, team):
 
 def test_cursor_round_trip_and_validation():
     moment = datetime(2026, 11, 25, 16, 59, 59, 123456, tzinfo=timezone.utc)
-    assert decode_cursor(encode_cursor(moment, 42)) == (moment, 42)
+    assert decode_cursor(encode_cursor(moment, 42)) == (moment, 42, 0)  # the position's priority rank last
     for bad in ("", "%%%", "MTIz", "YWJjLmRlZg", "x" * 65):
         with pytest.raises(ValueError):
             decode_cursor(bad)

@@ -137,12 +137,13 @@ def staff_opens_ticket_from_mine(page, live, locale: str, reference: str) -> Non
 
 
 def staff_writes(page, live, locale: str, message: str, visibility: str) -> None:
-    """Type ``message`` into the reply form as a public reply or an internal note, and save."""
+    """Type ``message`` into the reply form and press the button that sends it to the customer or
+    the one that adds it as an internal note."""
     t = live.text
     form = page.get_by_role("region", name=t(locale, "Reply or add a note"))
     form.get_by_label(t(locale, "Message"), exact=True).fill(message)
-    form.get_by_label(t(locale, "Who sees it"), exact=True).select_option(visibility)
-    form.get_by_role("button", name=t(locale, "Save"), exact=True).click()
+    button = "Send to the customer by e-mail" if visibility == "public" else "Add as internal note (staff only)"
+    form.get_by_role("button", name=t(locale, button), exact=True).click()
     expect(page.get_by_role("status")).to_have_text(
         t(locale, "Your reply was sent to the customer.") if visibility == "public"
         else t(locale, "Your internal note was added."))

@@ -6,7 +6,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.account.models import Customer
-from portal.audit.models import CustomerDataView
 from portal.db import db
 
 
@@ -20,14 +19,3 @@ def load_customer_data(customer_id: int) -> Customer | None:
     )
     return db.session.scalars(statement).first()
 
-
-def staff_views_of(customer_id: int, limit: int = 100):
-    """Who among the staff opened this customer's data, newest first (shown on My data)."""
-    statement = (
-        select(CustomerDataView)
-        .where(CustomerDataView.customer_id == customer_id)
-        .options(selectinload(CustomerDataView.staff), selectinload(CustomerDataView.ticket))
-        .order_by(CustomerDataView.viewed_at.desc(), CustomerDataView.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(statement))

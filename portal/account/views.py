@@ -1,9 +1,13 @@
-from flask import Blueprint, render_template
+from datetime import date
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import customer_required
-from portal.account.services import load_customer_data, staff_views_of
+from portal.account.services import load_customer_data
+from portal.audit.access_log import access_history
 from portal.enums import Channel
 from portal.offers import Offer, offers_from
 
@@ -19,10 +23,22 @@ def _my_data_offer():
 @bp.route("/my-data")
 @customer_required
 def my_data():
-    """Show everything the company holds about the signed-in customer."""
-    customer, views = None, []
+    """Show everything the company holds about the signed-in customer, and who among the staff
+    was shown it (a page of days at a time: ``views_before`` is the day the next page starts before)."""
+    customer, history, notice = None, None, None
+    before, notice = _day_before(request.args.get("views_before"))
     if current_user.customer_id is not None:
         customer = load_customer_data(current_user.customer_id)
-        views = staff_views_of(customer.id)
+        history = access_history(customer.id, before)
     return render_template("account/my_data.html", customer=customer, email=current_user.email,
-                           channels=list(Channel), views=views)
+                           channels=list(Channel), history=history, history_notice=notice, before=before)
+
+
+def _day_before(value: str | None) -> tuple[date | None, str | None]:
+    """The day the access history starts before, and what was wrong with it (the newest days then)."""
+    if not value:
+        return None, None
+    try:
+        return date.fromisoformat(value), None
+    except ValueError:
+        return None, _("That page link is not valid. Here are the newest days.")

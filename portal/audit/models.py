@@ -3,12 +3,13 @@ data, when, and on which page."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, db, utcnow
+from portal.db import EnumText, UTCDateTime, db, utcnow
+from portal.enums import Role, ViewedPage
 
 
 class AuditRecord(db.Model):
@@ -26,19 +27,31 @@ class AuditRecord(db.Model):
 
 
 class CustomerDataView(db.Model):
-    """A staff member was shown a customer's data. Customers see these on My data.
+    """A staff page showed a customer's data to a staff member. Customers see these on My data.
 
-    The staff member and ticket are named by key only: the log knows no feature's tables beyond
-    their names, and keeps working whatever those features become."""
+    One row per customer per page shown: the ticket page (with the ticket), or a queue or search
+    page listing the customer. The member's name and role are kept as they were at that moment (the
+    customer is told who looked and in which role), and the local day the view fell on, which My
+    data groups by. The staff member and ticket are named by key only: the log knows no feature's
+    tables beyond their names, and keeps working whatever those features become."""
 
     __tablename__ = "customer_data_views"
-    __table_args__ = (Index("ix_customer_data_views_customer", "customer_id", "viewed_at"),)
+    __table_args__ = (
+        ViewedPage.check("page", "page_known"),
+        Role.check("staff_role", "staff_role_known"),
+        Index("ix_customer_data_views_customer_day", "customer_id", "viewed_on", "staff_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
+    staff_name: Mapped[str] = mapped_column(String(200))
+    staff_role: Mapped[Role] = mapped_column(EnumText(Role, 10))
+    page: Mapped[ViewedPage] = mapped_column(EnumText(ViewedPage, 10))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    ticket_reference: Mapped[str | None] = mapped_column(String(20))
     viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    viewed_on: Mapped[date] = mapped_column(Date)  # the local day (Asia/Ho_Chi_Minh) of viewed_at
 
     staff = relationship("StaffMember", lazy="raise")
     ticket = relationship("Ticket", lazy="raise")

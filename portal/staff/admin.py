@@ -5,7 +5,7 @@ An administrator never sets or sees a password: members choose their own through
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -77,11 +77,17 @@ def change_role(member_id: int):
     return _to_member(member)
 
 
-@bp.route("/admin/members/<int(max=2147483647):member_id>/deactivate", methods=["POST"])
+@bp.route("/admin/members/<int(max=2147483647):member_id>/deactivate", methods=["GET", "POST"])
 @staff_required("staff.manage")
 def deactivate(member_id: int):
-    """Stop the member from signing in; they are signed out at once. Nothing is deleted."""
+    """Stop the member from signing in; they are signed out at once. Nothing is deleted. The member
+    page only leads here: the GET asks to confirm, and only the confirmation's button posts."""
     member = _member_or_404(member_id)
+    if request.method == "GET":
+        if not member.is_active:
+            return _to_member(member)
+        return render_template("staff/deactivate.html", member=member, action_form=ActionForm(),
+                               is_self=_is_self(member))
     try:
         services.deactivate(member, current_user.staff, clock.now())
     except services.LastAdministrator:

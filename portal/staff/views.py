@@ -18,7 +18,7 @@ from portal.access import load_principal, restart_browser_session, staff_require
 from portal.db import db
 from portal.extensions import limiter
 from portal.security import safe_next_path
-from portal.staff import bp, services, signin
+from portal.staff import bp, services, signals, signin
 from portal.staff.forms import CodeForm, EnrolForm, SetPasswordForm, SignInForm
 from portal.staff.models import StaffMember
 from portal.staff.passwords import MIN_LENGTH
@@ -224,5 +224,8 @@ def set_password():
 @bp.route("/")
 @staff_required()
 def home():
-    """The staff landing page."""
-    return render_template("staff/home.html", member=current_user.staff)
+    """The staff start page: who is signed in, and each member's work (from the parts of the portal
+    that answer :data:`signals.start_page`)."""
+    member = current_user.staff
+    parts = [part for _receiver, part in signals.start_page.send(member, now=clock.now()) if part]
+    return render_template("staff/home.html", member=member, parts=parts)

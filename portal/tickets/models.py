@@ -27,9 +27,10 @@ class Ticket(db.Model):
         TicketStatus.check("status", "status_known"),
         Department.check("department", "department_known"),
         Priority.check("priority", "priority_known"),
-        Index("ix_tickets_queue", "department", "status", "due_at", "id"),
-        Index("ix_tickets_assignee", "assignee_id", "status", "due_at", "id"),
-        Index("ix_tickets_status_due", "status", "due_at", "id"),
+        # The queues list the most urgent first, then by due date: each serves branches of a page.
+        Index("ix_tickets_queue", "department", "status", "priority", "due_at", "id"),
+        Index("ix_tickets_assignee", "assignee_id", "status", "priority", "due_at", "id"),
+        Index("ix_tickets_status_due", "status", "priority", "due_at", "id"),
         Index("ix_tickets_due", "due_at", "id"),
         Index("ix_tickets_requester_kind", "requester_email", "kind", "status"),
         # The worker's look for missed acknowledgements: only tickets still waiting for one.
@@ -63,6 +64,8 @@ class Ticket(db.Model):
     longer_period_reason: Mapped[str | None] = mapped_column(Text)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the fulfilment deadline was missed
     acknowledge_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # so was the acknowledgement
+    # When the customer wrote and nobody has answered them since (a reply or the outcome clears it).
+    customer_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_reason: Mapped[str | None] = mapped_column(Text)  # shown to the customer on rejection

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal import clock
 from portal.auth.services import address_hint
 from portal.db import db
-from portal.enums import Role
+from portal.enums import Department, Role
 from portal.outbox.services import queue_email
 from portal.staff.models import StaffMember
 from portal.tickets import due
@@ -83,3 +83,26 @@ def _to_assignee_and_board(ticket, template: str) -> None:
     for address, member in sorted(recipients.items()):
         queue_email(address, template, member.preferred_locale or STAFF_LOCALE, template,
                     ticket=ticket, member=member)
+
+
+def customer_wrote(ticket, reopened: bool) -> None:
+    """Tell the assignee that the customer wrote (and whether that reopened the ticket); when nobody
+    is assigned, or the assignee can no longer sign in, every active member of the ticket's
+    department. The message itself stays on the ticket page, where reading it is logged."""
+    assignee = ticket.assignee
+    to_department = assignee is None or not assignee.is_active
+    if not to_department:
+        recipients = [assignee]
+    else:
+        recipients = list(db.session.scalars(
+            select(StaffMember).where(StaffMember.role == _role_of(ticket.department),
+                                      StaffMember.is_active.is_(True)).order_by(StaffMember.email)))
+    for member in recipients:
+        queue_email(member.email, "ticket_customer_wrote", member.preferred_locale or STAFF_LOCALE,
+                    "ticket_customer_wrote", ticket=ticket, member=member, reopened=reopened,
+                    to_department=to_department)
+
+
+def _role_of(department: Department) -> Role:
+    """The role whose members make up a department (the board of directors, sales, customer care)."""
+    return Role(department.value)

@@ -14,11 +14,11 @@ from sqlalchemy import func, or_, select, update
 
 from portal import permissions
 from portal.account.models import ContactPoint
-from portal.audit.models import CustomerDataView
+from portal.audit.access_log import log_customer_views
 from portal.audit.services import record
 from portal.contact_values import lookup_forms
 from portal.db import db
-from portal.enums import Channel, Department, EntryKind, TicketStatus
+from portal.enums import Channel, Department, EntryKind, TicketStatus, ViewedPage
 from portal.staff.models import StaffMember
 from portal.staff.signals import role_changed
 from portal.tickets import clocks, due, notifications
@@ -204,7 +204,15 @@ def add_customer_message(ticket: Ticket, body: str, now: datetime, submission_ke
     _touch(ticket, now)
     db.session.flush()
     record(_requester(ticket), "ticket.customer_message", ticket, entry_id=entry.id)
+    _tell_staff_the_customer_wrote(ticket, reopened, now)
     return entry
+
+
+def _tell_staff_the_customer_wrote(ticket: Ticket, reopened: bool, now: datetime) -> None:
+    """Mark the ticket "customer replied" in the queues until someone answers, and e-mail the
+    assignee (or, when nobody is assigned, the members of its department)."""
+    ticket.customer_replied_at = now
+    notifications.customer_wrote(ticket, reopened)
 
 
 def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool, now: datetime,
@@ -218,6 +226,7 @@ def add_staff_entry(ticket: Ticket, staff: StaffMember, body: str, public: bool,
     entry = TicketEntry(kind=kind, body=body, created_at=now, author_staff_id=staff.id, submission_key=submission_key)
     ticket.entries.append(entry)
     if public:
+        ticket.customer_replied_at = None  # answered
         if ticket.first_response_at is None:
             ticket.first_response_at = now
         if ticket.status is S.NEW:
@@ -261,6 +270,8 @@ def change_status(ticket: Ticket, staff: StaffMember, status: TicketStatus, now:
         if problem:
             raise TicketRuleError(problem)
     _set_status(ticket, status, now, staff, reason)
+    if status in (S.RESOLVED, S.REJECTED, S.CLOSED):
+        ticket.customer_replied_at = None  # the outcome answers them
     if ticket.first_response_at is None and status in (S.RESOLVED, S.REJECTED):
         ticket.first_response_at = now  # the customer is e-mailed the outcome: that answers them
     _touch(ticket, now)
@@ -421,9 +432,15 @@ def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: dat
 
 
 def record_customer_view(ticket: Ticket, customer_id: int, staff: StaffMember, now: datetime) -> None:
-    """Log that ``staff`` was shown this customer's data; the customer sees it on My data."""
-    db.session.add(CustomerDataView(customer_id=customer_id, staff_id=staff.id, ticket_id=ticket.id, viewed_at=now))
+    """Log that ``staff`` was shown this customer's data beside the ticket; the customer sees it on My data."""
+    log_customer_views(staff, [customer_id], ViewedPage.TICKET, now, ticket=ticket)
     record(staff, "customer.viewed", f"customer:{customer_id}", ticket_id=ticket.id)
+
+
+def record_customers_listed(tickets: list[Ticket], staff: StaffMember, page: ViewedPage, now: datetime) -> int:
+    """Log that a queue or search page showed ``staff`` the customers of these tickets (their names):
+    one statement for the page. Tickets from addresses without a customer record name nobody."""
+    return log_customer_views(staff, [ticket.customer_id for ticket in tickets if ticket.customer_id], page, now)
 
 
 def escalate_overdue(now: datetime) -> int:

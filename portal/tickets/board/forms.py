@@ -13,7 +13,16 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from portal.enums import Department, Priority, TicketStatus
 from portal.forms import PortalForm, no_control_characters
@@ -61,10 +70,12 @@ class QueueFilterForm(PortalForm):
 
 
 class StaffReplyForm(SubmissionKeyMixin, PortalForm):
+    """A reply e-mailed to the customer, or an internal note. Which one is the button pressed — each
+    says what it does — never a default a member might not notice."""
+
     message = message_field(_l("Message"))
-    visibility = SelectField(_l("Who sees it"), choices=[
-        SelectChoice("public", _l("Reply to the customer (e-mailed)")),
-        SelectChoice("internal", _l("Internal note (staff only)"))])
+    visibility = StringField(validators=[AnyOf(("public", "internal"), message=_l(
+        "Choose what to do with your text: send it to the customer, or add it as an internal note."))])
     version = HiddenField()
 
 

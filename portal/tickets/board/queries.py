@@ -1,10 +1,11 @@
 """Reading the ticket queues for the admin board: views, filters, search and keyset pages.
 
-A page is one SQL statement whatever the size of the table: the tickets are found in index order
-(``due_at``, ``id``) after an opaque cursor, never with OFFSET, and nothing counts the whole table.
-A queue that spans several statuses (or a member's department plus the tickets assigned to them)
-is the UNION ALL of one ordered, limited index scan per branch, so each branch walks its index from
-the cursor and stops after a page.
+A queue lists the most urgent priority first, then by due date. A page is one SQL statement
+whatever the size of the table: the tickets are found in index order after an opaque cursor
+(priority rank, ``due_at``, ``id``), never with OFFSET, and nothing counts the whole table. A queue
+is the UNION ALL of one ordered, limited index scan per branch — one per priority and status (and
+per part of a member's visibility or of a search) — so each branch walks an index whose columns end
+(…, status, priority, due_at, id) from the cursor and stops after a page.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ import binascii
 import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, false, select, true, tuple_, union_all
+from sqlalchemy import Integer, Select, bindparam, false, literal, select, true, tuple_, union_all
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from portal import permissions
 from portal.account.models import ContactPoint, Customer
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
 from portal.db import UTCDateTime, db
-from portal.enums import Channel, Department, Role, TicketStatus
+from portal.enums import Channel, Department, Priority, Role, TicketStatus
 from portal.staff.models import StaffMember
 from portal.tickets.due import end_of_local_day
 from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry, format_reference
@@ -34,6 +36,9 @@ ALL_STATUSES = tuple(TicketStatus)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = datetime.resolution
 MAX_ID = 2**31 - 1
+# Most urgent first: a queue lists its tickets in this order of priority, then by due date.
+PRIORITY_ORDER = (Priority.HIGH, Priority.NORMAL)
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
 
 
 class BadCursor(ValueError):
@@ -47,26 +52,37 @@ class BadSearch(ValueError):
 # --- cursors -------------------------------------------------------------------------------------
 
 
-def encode_cursor(due_at: datetime, ticket_id: int) -> str:
+class Position(NamedTuple):
+    """Where a page ends: its last ticket's due date and id, and its priority's rank in
+    :data:`PRIORITY_ORDER` (0, the most urgent, first)."""
+
+    due_at: datetime
+    ticket_id: int
+    rank: int = 0
+
+
+def encode_cursor(due_at: datetime, ticket_id: int, rank: int = 0) -> str:
     """An opaque, URL-safe token for the position just after this ticket."""
     micros = (due_at - EPOCH) // _MICROSECOND
-    raw = f"{micros}.{ticket_id}".encode()
+    raw = f"{rank}.{micros}.{ticket_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: str) -> tuple[datetime, int]:
-    """The position a cursor stands for; :class:`BadCursor` for anything else."""
+def decode_cursor(token: str) -> Position:
+    """The position a cursor stands for; :class:`BadCursor` for anything else (a cursor made when the
+    queues were ordered by due date alone included: its page starts again from the first)."""
     if not token or len(token) > 64:
         raise BadCursor(token)
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-        micros_text, _, id_text = raw.partition(".")
-        if not (micros_text.lstrip("-").isdigit() and id_text.isdigit()) or int(id_text) > MAX_ID:
+        rank_text, micros_text, id_text = raw.split(".")
+        if not (rank_text.isdigit() and micros_text.lstrip("-").isdigit() and id_text.isdigit()):
             raise BadCursor(token)
-        return EPOCH + int(micros_text) * _MICROSECOND, int(id_text)
+        if int(rank_text) >= len(PRIORITY_ORDER) or int(id_text) > MAX_ID:
+            raise BadCursor(token)
+        return Position(EPOCH + int(micros_text) * _MICROSECOND, int(id_text), int(rank_text))
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
         raise BadCursor(token) from error
-
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -136,7 +152,8 @@ class QueueQuery:
     assignee: int | str | None = None  # a member's id, "none" for unassigned, None for anyone
     due_by: date | None = None
     search: Search | None = None
-    after: tuple[datetime, int] | None = None
+    replied: bool = False  # only tickets whose customer wrote since our last answer
+    after: Position | None = None
     limit: int = PAGE_SIZE
     with_customer: bool = True
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -195,6 +212,8 @@ def _common_conditions(query: QueueQuery) -> list:
         conditions.append(Ticket.assignee_id == query.assignee)
     if query.due_by:
         conditions.append(Ticket.due_at <= end_of_local_day(query.due_by))
+    if query.replied:
+        conditions.append(Ticket.customer_replied_at.is_not(None))
     return conditions
 
 
@@ -217,13 +236,18 @@ def _status_branches(query: QueueQuery) -> list[list]:
     return [[Ticket.status == status] for status in statuses]
 
 
-def _branch(conditions: list, query: QueueQuery) -> Select:
-    statement = select(Ticket.id, Ticket.due_at).where(true(), *conditions)
+def _branch(conditions: list, rank: int, query: QueueQuery) -> Select | None:
+    """One priority's part of a branch: its tickets after the cursor, in due date order, or None
+    when the cursor is past all of them (a more urgent priority than the cursor's)."""
+    statement = select(Ticket.id, Ticket.due_at, literal(rank, Integer).label("rank")).where(
+        true(), Ticket.priority == PRIORITY_ORDER[rank], *conditions)
     if query.after is not None:
-        due_at, ticket_id = query.after
-        position = tuple_(bindparam("after_due", due_at, type_=UTCDateTime),
-                          bindparam("after_id", ticket_id))
-        statement = statement.where(tuple_(Ticket.due_at, Ticket.id) > position)
+        due_at, ticket_id, after_rank = query.after
+        if rank < after_rank:
+            return None
+        if rank == after_rank:
+            position = tuple_(bindparam("after_due", due_at, type_=UTCDateTime), bindparam("after_id", ticket_id))
+            statement = statement.where(tuple_(Ticket.due_at, Ticket.id) > position)
     return statement.order_by(Ticket.due_at, Ticket.id).limit(query.limit + 1)
 
 
@@ -233,18 +257,17 @@ def page_statement(member: StaffMember, query: QueueQuery) -> Select:
     if query.search is not None:
         groups.append(_search_branches(query.search))
     common = _common_conditions(query)
-    branches = [_branch(common + list(itertools.chain.from_iterable(parts)), query)
-                for parts in itertools.product(*groups)]
-    if len(branches) == 1:
-        ids = branches[0].subquery("page")
-    else:
-        parts = [branch.subquery(f"branch_{number}") for number, branch in enumerate(branches)]
-        merged = union_all(*[select(part.c.id, part.c.due_at) for part in parts]).subquery("merged")
-        ids = (select(merged.c.id, merged.c.due_at).order_by(merged.c.due_at, merged.c.id)
-               .limit(query.limit + 1).subquery("page"))
+    branches = [_branch(common + list(itertools.chain.from_iterable(parts)), rank, query)
+                for parts in itertools.product(*groups) for rank in range(len(PRIORITY_ORDER))]
+    parts = [branch.subquery(f"branch_{number}") for number, branch in enumerate(branches) if branch is not None]
+    if not parts:  # the cursor is past every ticket there can be
+        parts = [select(Ticket.id, Ticket.due_at, literal(0, Integer).label("rank")).where(false()).subquery("none")]
+    merged = union_all(*[select(part.c.id, part.c.due_at, part.c.rank) for part in parts]).subquery("merged")
+    ids = (select(merged.c.id, merged.c.due_at, merged.c.rank).order_by(merged.c.rank, merged.c.due_at, merged.c.id)
+           .limit(query.limit + 1).subquery("page"))
     statement = (select(Ticket).join(ids, Ticket.id == ids.c.id)
                  .options(joinedload(Ticket.assignee).load_only(StaffMember.id, StaffMember.full_name))
-                 .order_by(Ticket.due_at, Ticket.id))
+                 .order_by(ids.c.rank, Ticket.due_at, Ticket.id))
     if query.with_customer:
         statement = statement.options(joinedload(Ticket.customer).load_only(Customer.id, Customer.full_name))
     return statement
@@ -256,7 +279,7 @@ def queue_page(member: StaffMember, query: QueueQuery) -> QueuePage:
     if len(tickets) > query.limit:
         tickets = tickets[:query.limit]
         last = tickets[-1]
-        next_cursor = encode_cursor(last.due_at, last.id)
+        next_cursor = encode_cursor(last.due_at, last.id, PRIORITY_RANK[last.priority])
     return QueuePage(tickets, next_cursor)
 
 

@@ -1,5 +1,6 @@
 """The queue pages: a view (mine, my department, unassigned, overdue, all), filters and search, in
-order of due date, one keyset page at a time."""
+order of priority, then due date, one keyset page at a time. A page that names customers logs it
+for each of them (the access log they read on My data)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from flask_login import current_user
 
 from portal import clock
 from portal.access import staff_required
-from portal.enums import Role
+from portal.db import db
+from portal.enums import Role, ViewedPage
 from portal.staff.models import StaffMember
+from portal.tickets import services
 from portal.tickets.board import bp, queries
 from portal.tickets.board.forms import STATUS_ANY, STATUS_OPEN, QueueFilterForm
 from portal.tickets.board.queries import BadCursor, BadSearch, QueueQuery
@@ -21,7 +24,7 @@ FILTERS = ("kind", "status", "department", "assignee", "due_by")
 @bp.route("/")
 @staff_required()
 def queue():
-    """A page of a queue view, filtered, searched, in order of due date."""
+    """A page of a queue view, filtered, searched, in order of priority, then due date."""
     member = current_user.staff
     form = QueueFilterForm(request.args)
     form.set_members(queries.assignable_members())
@@ -31,9 +34,15 @@ def queue():
     # Only the filter form's own fields go into the pager's links (never url_for's own keywords).
     arguments = {name: value for name, value in request.args.items()
                  if name in form._fields and name != "after" and value}
-    return render_template("board/queue.html", form=form, page=page, query=query, notices=notices,
+    show_customer = member.can("customer.view")
+    html = render_template("board/queue.html", form=form, page=page, query=query, notices=notices,
                            views=queries.views_for(member), arguments=arguments, now=clock.now(),
-                           show_customer=member.can("customer.view"))
+                           show_customer=show_customer)
+    if show_customer:  # the page names these customers: each sees it on My data
+        services.record_customers_listed(page.tickets, member, ViewedPage.SEARCH if query and query.search
+                                         else ViewedPage.QUEUE, clock.now())
+        db.session.commit()
+    return html
 
 
 def _default_view(member: StaffMember) -> str:

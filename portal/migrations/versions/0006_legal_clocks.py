@@ -4,7 +4,7 @@
 such) or a day worked. Tickets get ``received_at`` (when their clocks started; the filing for the
 tickets already there), the longer legal period with its reason, and ``acknowledge_escalated_at``.
 
-Revision ID: 0006_clocks
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02 09:00:00.000000
 
@@ -16,7 +16,7 @@ import portal.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_clocks'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
