@@ -1,13 +1,26 @@
-"""Template filters and the values every page needs."""
+"""Template filters and the values every page needs.
+
+A page looks up its language, its translations and its date formats once, when it starts rendering
+(:func:`page_context`), and the template's ``_()``, lazily translated texts and date filters read
+them from the page's context: a page shows dozens of texts and dates, and asking Flask-Babel afresh
+for each costs more than drawing the page.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from datetime import timedelta
+from functools import lru_cache
 
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
 from flask import has_request_context, request
-from flask_babel import format_date, format_datetime, format_timedelta, get_locale
+from flask_babel import format_timedelta, get_locale, get_timezone, get_translations
+from flask_babel import gettext as babel_gettext
+from flask_babel.speaklater import LazyString
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from wtforms.fields import FieldList, FormField
 from wtforms.form import BaseForm
@@ -17,6 +30,7 @@ from portal.i18n import LOCALE_NAMES, LOCALES
 from portal.security import external_url
 
 URL_PATTERN = re.compile(r"https?://[^\s<>\"]+")
+LOCALE_CHOICES = [(code, LOCALE_NAMES[code]) for code in LOCALES]
 
 
 # Vietnamese readers expect 26/11/2026 rather than Babel's "26 thg 11, 2026".
@@ -24,12 +38,56 @@ DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
 DATETIME_PATTERNS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
 
 
-def local_date(value) -> str:
-    return format_date(value, DATE_PATTERNS.get(str(get_locale()), "medium")) if value else ""
+@lru_cache(maxsize=8)
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
 
 
-def local_datetime(value) -> str:
-    return format_datetime(value, DATETIME_PATTERNS.get(str(get_locale()), "short")) if value else ""
+@pass_context
+def local_date(context, value) -> str:
+    """A date as people of the page's language read it (26/11/2026, 26 Nov 2026)."""
+    if not value:
+        return ""
+    code = context["current_locale"]
+    return babel_format_date(value, DATE_PATTERNS.get(code, "medium"), locale=_babel_locale(code))
+
+
+@pass_context
+def local_datetime(context, value) -> str:
+    """A moment in the company's time zone, as people of the page's language read it."""
+    if not value:
+        return ""
+    code = context["current_locale"]
+    return babel_format_datetime(value, DATETIME_PATTERNS.get(code, "short"), tzinfo=context["current_zone"],
+                                 locale=_babel_locale(code))
+
+
+@pass_context
+def template_gettext(context, string: str, **variables) -> str:
+    """``_()`` in templates: the page's translations, escaped and formatted as Jinja's own does."""
+    text = context["page_translations"].ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 (the catalogue is ours; variables are escaped by %)
+    return text % variables
+
+
+@pass_context
+def template_ngettext(context, singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    text = context["page_translations"].ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 (the catalogue is ours; variables are escaped by %)
+    return text % variables
+
+
+@pass_context
+def finalize(context, value):
+    """Every ``{{ value }}`` of a template: a lazily translated text (an enum's title, a form's label)
+    is translated with the page's translations rather than looked up afresh."""
+    if isinstance(value, LazyString) and value._func is babel_gettext and "page_translations" in context:
+        text = context["page_translations"].ugettext(value._args[0])
+        return text % value._kwargs if value._kwargs else text
+    return value
 
 
 def time_to_wait(seconds: float) -> str:
@@ -82,6 +140,8 @@ def _field_errors(field) -> list[tuple[str | None, str]]:
 
 
 def register(app) -> None:
+    app.jinja_env.finalize = finalize
+    app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext, ngettext=template_ngettext)
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["linkify"] = linkify
@@ -90,12 +150,13 @@ def register(app) -> None:
     app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.globals["form_errors"] = form_errors
 
-    @app.context_processor
-    def page_context():
-        if not has_request_context():
-            return {"current_locale": str(get_locale())}
-        return {
-            "current_locale": str(get_locale()),
-            "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
-            "here": request.full_path.rstrip("?"),
-        }
+    app.context_processor(page_context)
+
+
+def page_context() -> dict:
+    """The page's language, translations and time zone, looked up once for the whole page."""
+    language = {"current_locale": str(get_locale()), "page_translations": get_translations(),
+                "current_zone": get_timezone()}
+    if not has_request_context():  # an e-mail rendered by the worker, in the recipient's language
+        return language
+    return {**language, "locales": LOCALE_CHOICES, "here": request.full_path.rstrip("?")}

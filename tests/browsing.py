@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 from flask_babel import force_locale
 from flask_babel import gettext as babel_gettext
 from flask_babel import ngettext as babel_ngettext
@@ -107,7 +107,7 @@ class LiveServer:
     def date(self, locale: str, value) -> str:
         """A date as the portal shows it to people (its ``local_date`` template filter)."""
         with self.app.test_request_context(), force_locale(locale):
-            return self.app.jinja_env.filters["local_date"](value)
+            return render_template_string("{{ day|local_date }}", day=value)
 
 
 @pytest.fixture
