@@ -141,10 +141,15 @@ class DataChange(db.Model):
 
     @property
     def field_title(self) -> str:
-        name, _, detail = self.field.partition(":")
-        title = str(FIELD_TITLES.get(name, name))
-        if name == "consent" and detail in Purpose.__members__.values():
-            return f"{title}: {Purpose(detail).title}"
-        if detail in ContactKind.__members__.values():
-            return f"{title} ({ContactKind(detail).title})"
-        return title
+        return field_title(self.field)
+
+
+def field_title(field: str) -> str:
+    """What a change's ``field`` ("phone:mobile", "consent:surveys") names, for people."""
+    name, _, detail = field.partition(":")
+    title = str(FIELD_TITLES.get(name, name))
+    if name == "consent" and detail in Purpose.__members__.values():
+        return f"{title}: {Purpose(detail).title}"
+    if detail in ContactKind.__members__.values():
+        return f"{title} ({ContactKind(detail).title})"
+    return title

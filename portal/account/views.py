@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import customer_required
-from portal.account.services import load_customer_data
+from portal.account.services import customer_record
 from portal.audit.access_log import access_history
 from portal.enums import Channel
 from portal.offers import Offer, offers_from
@@ -28,7 +28,7 @@ def my_data():
     customer, history, notice = None, None, None
     before, notice = _day_before(request.args.get("views_before"))
     if current_user.customer_id is not None:
-        customer = load_customer_data(current_user.customer_id)
+        customer = customer_record(current_user.customer)
         history = access_history(customer.id, before)
     return render_template("account/my_data.html", customer=customer, email=current_user.email,
                            channels=list(Channel), history=history, history_notice=notice, before=before)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from portal import email_links
 from portal.access import timeout_reason
@@ -199,7 +200,9 @@ def start_session(link: EmailLink, now: datetime) -> str:
 
 def active_session(key: str, now: datetime) -> CustomerSession | None:
     """The live session for a cookie key, ending it first if it has idled or aged out."""
-    row = db.session.scalars(select(CustomerSession).where(CustomerSession.key_hash == sha256(key))).first()
+    # One statement for the session and its customer: every page of a signed-in customer needs both.
+    row = db.session.scalars(select(CustomerSession).where(CustomerSession.key_hash == sha256(key))
+                             .options(joinedload(CustomerSession.customer))).first()
     if row is None or row.ended_at is not None:
         return None
     reason = timeout_reason(row, now)

@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from portal import email_links
 from portal.access import timeout_reason
@@ -218,7 +219,9 @@ def live_sessions(member: StaffMember) -> list[StaffSession]:
 
 def active_staff_session(key: str, now: datetime) -> StaffSession | None:
     """The live session for a cookie key, ending it first if the member was deactivated or it timed out."""
-    row = db.session.scalars(select(StaffSession).where(StaffSession.key_hash == sha256(key))).first()
+    # One statement for the session and its member: every staff page needs both.
+    row = db.session.scalars(select(StaffSession).where(StaffSession.key_hash == sha256(key))
+                             .options(joinedload(StaffSession.staff))).first()
     if row is None or row.ended_at is not None:
         return None
     reason = "deactivated" if not row.staff.is_active else timeout_reason(row, now)
