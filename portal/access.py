@@ -56,17 +56,21 @@ def timeout_reason(row, now: datetime) -> str | None:
     return None
 
 
-def resume_session(key: str, find_live_session, make_principal):
+def resume_session(key: str, find_live_session, make_principal, note_seen=None):
     """The principal of a live session, or None. ``find_live_session(key, now)`` ends a session
-    that has timed out (that end is committed, so it is recorded); a live one's idle clock moves on,
-    at most once a minute (a write on every page would cost more than the precision is worth)."""
+    that has timed out (that end is committed, so it is recorded); a live one's idle clock moves on
+    (``note_seen(row, now)``, or setting its ``last_seen_at``) at most once a minute: a write on
+    every page would cost more than the precision is worth."""
     now = clock.now()
     row = find_live_session(key, now)
     if row is None:
         db.session.commit()
         return None
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
+        if note_seen is None:
+            row.last_seen_at = now
+        else:
+            note_seen(row, now)
         db.session.commit()
     return make_principal(row, key)
 

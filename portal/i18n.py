@@ -14,9 +14,9 @@ TIMEZONE = "Asia/Ho_Chi_Minh"  # where the company and its customers are; pages 
 def select_locale() -> str:
     if not has_request_context():  # a worker job: callers pick the recipient's locale with force_locale
         return DEFAULT_LOCALE
-    owner = getattr(current_user, "locale_owner", None) if current_user else None
-    if owner is not None and owner.preferred_locale in LOCALES:
-        return owner.preferred_locale
+    saved = getattr(current_user, "preferred_locale", None) if current_user else None
+    if saved in LOCALES:
+        return saved
     chosen = session.get("locale")
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 

@@ -1,52 +1,62 @@
-"""A signed-in customer, as Flask-Login sees them: the server-side session row and its cookie key."""
+"""A signed-in customer, as Flask-Login sees them: their live session, read as plain values."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask_login import UserMixin
 
 from portal.access import principal_loader, resume_session
 from portal.auth.models import CustomerSession
-from portal.auth.services import active_session, end_session
+from portal.auth.services import end_session, live_session, note_seen, remember_language
+from portal.db import db
 
 
 class CustomerPrincipal(UserMixin):
     is_customer = True
     is_staff = False
 
-    def __init__(self, row: CustomerSession, key: str):
-        self.session_row = row
+    def __init__(self, row, key: str):
+        self._row = row
         self.key = key
 
     def get_id(self) -> str:
         return f"c:{self.key}"
 
     @property
-    def customer(self):
-        return self.session_row.customer
-
-    @property
     def customer_id(self) -> int | None:
-        return self.session_row.customer_id
+        return self._row.customer_id
 
     @property
-    def locale_owner(self):
-        """Where this person's language choice is kept (None: a visitor with no customer record)."""
-        return self.session_row.customer
+    def customer(self) -> SimpleNamespace | None:
+        """The customer's record as My data shows it, or None for an address we hold no record for."""
+        row = self._row
+        if row.customer_id is None:
+            return None
+        return SimpleNamespace(id=row.customer_id, full_name=row.full_name, notes=row.notes, source=row.source,
+                               preferred_locale=row.preferred_locale, created_at=row.customer_since)
+
+    @property
+    def preferred_locale(self) -> str | None:
+        return self._row.preferred_locale
 
     @property
     def audit_name(self) -> str:
-        return f"customer:{self.session_row.customer_id}"
+        return f"customer:{self._row.customer_id}"
 
     @property
     def email(self) -> str:
-        return self.session_row.email
+        return self._row.email
+
+    def remember_language(self, locale: str) -> None:
+        if self._row.customer_id is not None:
+            remember_language(self._row.customer_id, locale)
 
     def end_session(self, now: datetime, reason: str) -> None:
-        end_session(self.session_row, now, reason)
+        end_session(db.session.get(CustomerSession, self._row.id), now, reason)
 
 
 @principal_loader("c")
 def load_customer(key: str) -> CustomerPrincipal | None:
-    return resume_session(key, active_session, CustomerPrincipal)
+    return resume_session(key, live_session, CustomerPrincipal, note_seen)

@@ -13,15 +13,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select, update
 
 from portal import email_links
 from portal.access import timeout_reason
-from portal.account.models import ContactPoint
+from portal.account.models import ContactPoint, Customer
 from portal.audit.services import record
 from portal.auth.models import CustomerSession
 from portal.db import db
@@ -198,18 +198,43 @@ def start_session(link: EmailLink, now: datetime) -> str:
     return key
 
 
-def active_session(key: str, now: datetime) -> CustomerSession | None:
-    """The live session for a cookie key, ending it first if it has idled or aged out."""
-    # One statement for the session and its customer: every page of a signed-in customer needs both.
-    row = db.session.scalars(select(CustomerSession).where(CustomerSession.key_hash == sha256(key))
-                             .options(joinedload(CustomerSession.customer))).first()
+@lru_cache(maxsize=1)
+def _session_statement():
+    """A session and its customer's record, in one statement built once: every page of a signed-in
+    customer starts with it, and plain values cost less than objects of the session."""
+    return (select(CustomerSession.id, CustomerSession.customer_id, CustomerSession.email,
+                   CustomerSession.created_at, CustomerSession.last_seen_at, CustomerSession.ended_at,
+                   Customer.full_name, Customer.notes, Customer.source, Customer.preferred_locale,
+                   Customer.created_at.label("customer_since"))
+            .outerjoin(Customer, Customer.id == CustomerSession.customer_id)
+            .where(CustomerSession.key_hash == bindparam("key_hash")))
+
+
+def live_session(key: str, now: datetime):
+    """The live session for a cookie key (a row of plain values), ending it first if it has idled or
+    aged out."""
+    row = db.session.execute(_session_statement(), {"key_hash": sha256(key)}).first()
     if row is None or row.ended_at is not None:
         return None
     reason = timeout_reason(row, now)
     if reason:
-        end_session(row, now, reason)
+        end_session(db.session.get(CustomerSession, row.id), now, reason)
         return None
     return row
+
+
+def note_seen(row, now: datetime) -> None:
+    """Move a live session's idle clock on."""
+    db.session.execute(update(CustomerSession).where(CustomerSession.id == row.id).values(last_seen_at=now)
+                       .execution_options(synchronize_session=False))
+
+
+def remember_language(customer_id: int, locale: str) -> None:
+    """Keep the customer's language choice on their record (their e-mails use it too)."""
+    customer = db.session.get(Customer, customer_id)
+    if customer is not None and customer.preferred_locale != locale:
+        record(customer, "locale_changed", customer, old=customer.preferred_locale, new=locale)
+        customer.preferred_locale = locale
 
 
 def end_session(row: CustomerSession, now: datetime, reason: str) -> None:

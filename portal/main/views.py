@@ -3,7 +3,6 @@
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask_login import current_user
 
-from portal.audit.services import record
 from portal.db import db
 from portal.i18n import LOCALES
 from portal.main.forms import LanguageForm
@@ -28,11 +27,8 @@ def set_language():
     form = LanguageForm()
     if form.validate_on_submit() and form.locale.data in LOCALES:
         session["locale"] = form.locale.data
-        owner = getattr(current_user, "locale_owner", None)
-        if owner is not None and owner.preferred_locale != form.locale.data:
-            record(current_user, "locale_changed", current_user, old=owner.preferred_locale,
-                   new=form.locale.data)
-            owner.preferred_locale = form.locale.data
+        if current_user.is_authenticated:
+            current_user.remember_language(form.locale.data)
             db.session.commit()
     return redirect(safe_next_path(form.next.data) or url_for("main.index"), 303)
 

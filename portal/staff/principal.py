@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from portal.access import principal_loader, resume_session
 from portal.enums import Role
 from portal.staff.models import StaffMember, StaffSession
-from portal.staff.services import active_staff_session, end_staff_session
+from portal.staff.services import active_staff_session, end_staff_session, remember_language
 
 
 class StaffPrincipal(UserMixin):
@@ -29,8 +29,11 @@ class StaffPrincipal(UserMixin):
         return self.session_row.staff
 
     @property
-    def locale_owner(self) -> StaffMember:
-        return self.session_row.staff
+    def preferred_locale(self) -> str | None:
+        return self.staff.preferred_locale
+
+    def remember_language(self, locale: str) -> None:
+        remember_language(self.staff, locale)
 
     @property
     def audit_name(self) -> str:

@@ -231,6 +231,13 @@ def active_staff_session(key: str, now: datetime) -> StaffSession | None:
     return row
 
 
+def remember_language(member: StaffMember, locale: str) -> None:
+    """Keep the member's language choice (their pages and e-mails use it)."""
+    if member.preferred_locale != locale:
+        record(member, "locale_changed", member, old=member.preferred_locale, new=locale)
+        member.preferred_locale = locale
+
+
 def end_staff_session(row: StaffSession, now: datetime, reason: str) -> None:
     row.ended_at = now
     row.end_reason = reason
