@@ -62,32 +62,41 @@ def local_datetime(context, value) -> str:
                                  locale=_babel_locale(code))
 
 
-@pass_context
-def template_gettext(context, string: str, **variables) -> str:
-    """``_()`` in templates: the page's translations, escaped and formatted as Jinja's own does."""
-    text = context["page_translations"].ugettext(string)
+def _translated(translations, value):
+    """``value``, translated with ``translations`` if it is a lazily translated text."""
+    if isinstance(value, LazyString) and value._func is babel_gettext:
+        text = translations.ugettext(value._args[0])
+        return text % value._kwargs if value._kwargs else text
+    return value
+
+
+def _format(context, text: str, variables: dict):
+    """Jinja's own newstyle formatting: escaped when the template escapes, variables escaped by %."""
+    translations = context["page_translations"]
+    variables = {name: _translated(translations, value) for name, value in variables.items()}
     if context.eval_ctx.autoescape:
         text = Markup(text)  # noqa: S704 (the catalogue is ours; variables are escaped by %)
     return text % variables
+
+
+@pass_context
+def template_gettext(context, string: str, **variables) -> str:
+    """``_()`` in templates: the page's translations, escaped and formatted as Jinja's own does."""
+    return _format(context, context["page_translations"].ugettext(string), variables)
 
 
 @pass_context
 def template_ngettext(context, singular: str, plural: str, num: int, **variables) -> str:
     variables.setdefault("num", num)
-    text = context["page_translations"].ungettext(singular, plural, num)
-    if context.eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704 (the catalogue is ours; variables are escaped by %)
-    return text % variables
+    return _format(context, context["page_translations"].ungettext(singular, plural, num), variables)
 
 
 @pass_context
 def finalize(context, value):
     """Every ``{{ value }}`` of a template: a lazily translated text (an enum's title, a form's label)
     is translated with the page's translations rather than looked up afresh."""
-    if isinstance(value, LazyString) and value._func is babel_gettext and "page_translations" in context:
-        text = context["page_translations"].ugettext(value._args[0])
-        return text % value._kwargs if value._kwargs else text
-    return value
+    translations = context.get("page_translations")
+    return value if translations is None else _translated(translations, value)
 
 
 def time_to_wait(seconds: float) -> str:

@@ -84,11 +84,23 @@ def _statement(names: tuple[str, ...]):
 def record_lists(customer_id: int, names: tuple[str, ...] = tuple(LISTS)) -> dict[str, list]:
     """The lists ``names`` of a customer's record, in one statement."""
     found: dict[str, list] = {name: [] for name in names}
+    places = _places(names)
     for row in db.session.execute(_statement(names), {"customer_id": customer_id}):
-        columns = LISTS[row.list][1]
-        values = {column: getattr(row, _label(row.list, column)) for column in columns}
-        found[row.list].append((Change if row.list == "changes" else SimpleNamespace)(id=row.id, **values))
+        item_class, columns = places[row[0]]
+        found[row[0]].append(item_class(id=row[1], **{name: row[index] for name, index in columns}))
     return {name: _sorted(items, LISTS[name][2]) for name, items in found.items()}
+
+
+@lru_cache(maxsize=8)
+def _places(names: tuple[str, ...]) -> dict[str, tuple[type, tuple[tuple[str, int], ...]]]:
+    """For each list, the class of its items and where each of its columns is in a row."""
+    places, index = {}, 2
+    for name in names:
+        columns = LISTS[name][1]
+        places[name] = (Change if name == "changes" else SimpleNamespace,
+                        tuple((column, index + offset) for offset, column in enumerate(columns)))
+        index += len(columns)
+    return places
 
 
 def customer_record(customer: Customer, names: tuple[str, ...] = tuple(LISTS)) -> CustomerRecord:

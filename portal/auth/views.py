@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from limits import parse_many
 
-from portal import clock
+from portal import clock, page_cache
 from portal.access import load_principal, restart_browser_session
 from portal.auth import services
 from portal.auth.forms import CodeForm, ContinueForm, SignInForm, SignOutForm
@@ -85,6 +85,9 @@ def sign_in():
     hinted = not form.is_submitted() and session.get(HINTED_ADDRESS)
     if hinted:
         form.email.data = hinted
+    if not form.is_submitted() and not hinted:  # the same page for every visitor: drawn once
+        return page_cache.serve(page_cache.visitor_key(),
+                                lambda values: render_template("auth/sign_in.html", form=form, hinted=None))
     if not form.validate_on_submit():
         return render_template("auth/sign_in.html", form=form, hinted=hinted), 400 if form.errors else 200
     _count_this_attempt()
@@ -115,7 +118,8 @@ def sign_in_for(hint: str):
 @bp.route("/sign-in/sent")
 def link_sent():
     """Tell the visitor to open the e-mail; the page is the same for known and unknown addresses."""
-    return render_template("auth/link_sent.html", minutes=current_app.config["SIGN_IN_LINK_MINUTES"])
+    return page_cache.serve(page_cache.visitor_key(), lambda values: render_template(
+        "auth/link_sent.html", minutes=current_app.config["SIGN_IN_LINK_MINUTES"]))
 
 
 @bp.route("/sign-in/link/<token>")

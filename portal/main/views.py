@@ -3,6 +3,7 @@
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask_login import current_user
 
+from portal import page_cache
 from portal.db import db
 from portal.i18n import LOCALES
 from portal.main.forms import LanguageForm
@@ -18,7 +19,10 @@ def index():
     only what the portal's features offer today."""
     if current_user.is_authenticated:
         return redirect(url_for("staff.home" if current_user.is_staff else "account.my_data"))
-    return render_template("main/index.html", offers=current_offers())
+    offers = current_offers()
+    key = page_cache.visitor_key()  # and what is offered today: a feature may start offering more
+    key = key and (*key, *(offer.position for offer in offers))
+    return page_cache.serve(key, lambda values: render_template("main/index.html", offers=offers))
 
 
 @bp.route("/language", methods=["POST"])

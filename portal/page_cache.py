@@ -1,0 +1,89 @@
+"""Pages drawn once and served again while nothing they show has changed.
+
+A page is kept, in the memory of the process that drew it, under a key made of everything that
+decides what it shows: the page (endpoint and full path), the language, who asks (nobody, or one
+customer and the address they signed in with) and the version of the data it shows. Anything a
+response must not share with another — the CSRF token of the browser's session, a form's key that
+stores a double submit once — is drawn as a mark and filled in afresh for every response. A page
+with a message to show once (a flashed notice) is never kept or served from the cache.
+
+The key decides who can be served a page: a customer's page is keyed by that customer, so no other
+customer, member of staff or visitor can ever be served it; what the cache holds is what the process
+already read for that customer. A view asks for the cache only where it can name the data version
+(see ``customers.data_version`` and the views that use it).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from flask import request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+PAGES_KEPT = 1024  # per process; a page is a few kilobytes
+
+
+class _Pages:
+    """A small least-recently-used store, safe for the threads of one process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.pages: OrderedDict[tuple, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self.lock:
+            page = self.pages.get(key)
+            if page is not None:
+                self.pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple, page: str) -> None:
+        with self.lock:
+            self.pages[key] = page
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+
+
+PAGES = _Pages(PAGES_KEPT)
+# Marks are random for each process: no text a person writes can be mistaken for one.
+_MARK = f"page-cache-{secrets.token_hex(8)}"
+
+
+def serve(parts: tuple | None, draw: Callable[[dict[str, str]], str],
+          fresh: dict[str, Callable[[], str]] | None = None) -> str:
+    """The page ``draw(values)`` draws, from the cache when it holds it under ``parts`` (who asks and
+    the data's version, which the caller names; None: do not keep this one) and the request's page
+    and language. ``values`` holds ``csrf_token`` and one value from each of ``fresh``, new for
+    every response."""
+    values = {"csrf_token": generate_csrf(), **{name: make() for name, make in (fresh or {}).items()}}
+    if parts is None or session.get("_flashes"):
+        return draw(values)
+    key = (request.endpoint, request.full_path, str(get_locale()), *parts)
+    page = PAGES.get(key)
+    if page is None:
+        page = draw(values)
+        kept = page
+        for name, value in values.items():
+            kept = kept.replace(value, f"{_MARK}:{name}")
+        PAGES.put(key, kept)
+        return page
+    for name, value in values.items():
+        page = page.replace(f"{_MARK}:{name}", value)
+    return page
+
+
+def visitor_key() -> tuple | None:
+    """What decides a page for someone not signed in: nothing but the page and the language. Someone
+    signed in sees their own header and menu: their page is not a visitor's (None: not kept)."""
+    return None if current_user.is_authenticated else ("visitor",)
