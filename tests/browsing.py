@@ -203,7 +203,7 @@ def read_newest_email(page, live, locale: str, email: str = EMAIL) -> tuple[str,
     href = link.get_attribute("href")
     assert href.startswith(live.url + "/sign-in/link/"), href
     body = page.locator("pre").inner_text()
-    assert live.text(locale, "Hello %(name)s,", name=NAME) in body
+    assert live.text(locale, "Dear %(name)s,", name=NAME) in body
     code = CODE_PATTERN.search(body)
     assert code, body
     return href, code.group(1)

@@ -216,7 +216,7 @@ def assert_email_in(message, locale: str, vi: dict[str, str], name: str = NAME) 
     text = (lambda msgid: vi[msgid]) if locale == "vi" else (lambda msgid: msgid)
     assert message.locale == locale
     assert message.subject == text("Your sign-in link for Khôi Ngô Security")
-    assert text("Hello %(name)s,") % {"name": name} in message.body_text
+    assert text("Dear %(name)s,") % {"name": name} in message.body_text
     assert text("Open this link to see your personal data:") in message.body_text
     assert f'<html lang="{locale}">' in message.body_html
     assert str(escape(text("Sign in to my personal data"))) in message.body_html

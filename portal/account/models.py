@@ -88,6 +88,15 @@ class Order(db.Model):
     customer: Mapped[Customer] = relationship(back_populates="orders")
 
 
+# What a consent's evidence reference is, said to the customer: a bare "form-1001" means nothing.
+EVIDENCE_LABELS = {
+    ConsentMethod.WEB_FORM: _l("Recorded on our web form no. %(evidence)s"),
+    ConsentMethod.RECORDED_CALL: _l("Recording of the call: %(evidence)s"),
+    ConsentMethod.SMS: _l("Our copy of the SMS: %(evidence)s"),
+    ConsentMethod.EMAIL: _l("Our copy of the e-mail: %(evidence)s"),
+}
+
+
 class Consent(db.Model):
     """A customer's consent for one purpose, with the evidence of how it was given (Decree 356 Art. 6)."""
 
@@ -108,6 +117,13 @@ class Consent(db.Model):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     customer: Mapped[Customer] = relationship(back_populates="consents")
+
+    @property
+    def evidence_label(self) -> str:
+        """The evidence reference with what it is ("Recording of the call: call-7.mp3"), or ""."""
+        if not self.evidence:
+            return ""
+        return str(EVIDENCE_LABELS[self.method]) % {"evidence": self.evidence}
 
 
 # What DataChange.field names, for people: "<field>" or "<field>:<kind>" (e.g. "phone:mobile").

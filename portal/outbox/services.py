@@ -17,12 +17,15 @@ def queue_email(recipient: str, template: str, locale: str, purpose: str, *,
                 useless_after: datetime | None = None, **context) -> OutboxMessage:
     """Render ``templates/emails/<template>.{txt,html}`` in ``locale`` and add it to the outbox.
 
-    The first line of the text template is the subject. Nothing is sent here: the row is part of the
-    caller's transaction, so the e-mail exists if and only if the change that caused it commits.
+    The first line of the text template is the subject; the text part opens with the company's name
+    (``emails/_masthead.txt``), as the HTML layout opens with its mark. Nothing is sent here: the row
+    is part of the caller's transaction, so the e-mail exists if and only if the change that caused
+    it commits.
     """
     with force_locale(locale):
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
+        masthead = render_template("emails/_masthead.txt").strip()
     subject, _, body = text.partition("\n")
     # Stamped by the portal's clock (not the column defaults), the clock the worker asks what is due.
     now = clock.now()
@@ -30,7 +33,7 @@ def queue_email(recipient: str, template: str, locale: str, purpose: str, *,
         message_id=make_msgid(domain=current_app.config["MAIL_MESSAGE_ID_DOMAIN"]),
         recipient=recipient,
         subject=subject.strip(),
-        body_text=body.lstrip("\n"),
+        body_text=f"{masthead}\n\n{body.lstrip()}",
         body_html=html,
         locale=locale,
         purpose=purpose,

@@ -27,8 +27,11 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["Message-ID"] = message.message_id
     email["Date"] = format_datetime(message.created_at)
     email["Auto-Submitted"] = "auto-generated"
-    email.set_content(message.body_text)
-    email.add_alternative(message.body_html, subtype="html")
+    # Base64 always, rather than the standard library's guess from the first lines (which picks
+    # quoted-printable when they are long and plain, as the HTML masthead is): each part then arrives
+    # exactly as queued, line endings included, and Vietnamese text is smaller so.
+    email.set_content(message.body_text, cte="base64")
+    email.add_alternative(message.body_html, subtype="html", cte="base64")
     # After the bodies: set_content() removes every Content-* header already on the message.
     email["Content-Language"] = message.locale
     return email
