@@ -90,11 +90,17 @@ class Order(db.Model):
 
 # What a consent's evidence reference is, said to the customer: a bare "form-1001" means nothing.
 EVIDENCE_LABELS = {
-    ConsentMethod.WEB_FORM: _l("Recorded on our web form no. %(evidence)s"),
-    ConsentMethod.RECORDED_CALL: _l("Recording of the call: %(evidence)s"),
-    ConsentMethod.SMS: _l("Our copy of the SMS: %(evidence)s"),
-    ConsentMethod.EMAIL: _l("Our copy of the e-mail: %(evidence)s"),
+    ConsentMethod.WEB_FORM: lambda evidence: _l("Recorded on our web form no. %(evidence)s", evidence=evidence),
+    ConsentMethod.RECORDED_CALL: lambda evidence: _l("Recording of the call: %(evidence)s", evidence=evidence),
+    ConsentMethod.SMS: lambda evidence: _l("Our copy of the SMS: %(evidence)s", evidence=evidence),
+    ConsentMethod.EMAIL: lambda evidence: _l("Our copy of the e-mail: %(evidence)s", evidence=evidence),
 }
+
+
+def evidence_label(method: ConsentMethod, evidence: str):
+    """A consent's evidence reference with what it is ("Recording of the call: call-7.mp3"), lazily
+    translated; "" when there is none."""
+    return EVIDENCE_LABELS[method](evidence) if evidence else ""
 
 
 class Consent(db.Model):
@@ -119,11 +125,8 @@ class Consent(db.Model):
     customer: Mapped[Customer] = relationship(back_populates="consents")
 
     @property
-    def evidence_label(self) -> str:
-        """The evidence reference with what it is ("Recording of the call: call-7.mp3"), or ""."""
-        if not self.evidence:
-            return ""
-        return str(EVIDENCE_LABELS[self.method]) % {"evidence": self.evidence}
+    def evidence_label(self):
+        return evidence_label(self.method, self.evidence)
 
 
 # What DataChange.field names, for people: "<field>" or "<field>:<kind>" (e.g. "phone:mobile").

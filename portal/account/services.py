@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import bindparam, literal, null, select, type_coerce, union_all
 
-from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order, field_title
+from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order, evidence_label, field_title
 from portal.db import db
 
 # Each list of a record: its model, the columns shown, and how it is ordered.
@@ -29,12 +29,23 @@ LISTS = {
 }
 
 
+class ConsentLine(SimpleNamespace):
+    """One consent as the record shows it."""
+
+    @property
+    def evidence_label(self):
+        return evidence_label(self.method, self.evidence)
+
+
 class Change(SimpleNamespace):
     """One line of the history of changes."""
 
     @property
     def field_title(self) -> str:
         return field_title(self.field)
+
+
+ITEM_CLASSES = {"changes": Change, "consents": ConsentLine}
 
 
 @dataclass
@@ -97,7 +108,7 @@ def _places(names: tuple[str, ...]) -> dict[str, tuple[type, tuple[tuple[str, in
     places, index = {}, 2
     for name in names:
         columns = LISTS[name][1]
-        places[name] = (Change if name == "changes" else SimpleNamespace,
+        places[name] = (ITEM_CLASSES.get(name, SimpleNamespace),
                         tuple((column, index + offset) for offset, column in enumerate(columns)))
         index += len(columns)
     return places
