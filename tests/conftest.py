@@ -14,6 +14,7 @@ import pytest
 from portal import clock as clock_module
 from portal.db import db
 from portal.extensions import limiter
+from portal.page_cache import PAGES
 from tests.factories import make_customer
 from tests.helpers import ON_POSTGRESQL, FrozenClock, SMTPTestServer, free_port, make_test_app, prepare_database
 
@@ -35,6 +36,7 @@ def make_app(tmp_path):
         pushed.append(context)
         prepare_database(application)
         limiter.reset()
+        PAGES.clear()
         return application
 
     yield build
@@ -55,6 +57,7 @@ def app(default_app):
     """The app with the test settings on an empty database, its context pushed for the test. Any
     setting a test changes is put back afterwards."""
     settings = dict(default_app.config)
+    PAGES.clear()  # each test's database starts its ids and versions again
     with default_app.app_context():
         prepare_database(default_app)
         limiter.reset()

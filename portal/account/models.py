@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import chain
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, event, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.db import EnumText, UTCDateTime, db, utcnow
 from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose
@@ -38,6 +39,9 @@ class Customer(db.Model):
     source: Mapped[DataSource] = mapped_column(EnumText(DataSource, 20))
     preferred_locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moves on with every change to the record (see bump_data_versions): pages drawn from the record
+    # are kept only as long as it has not moved.
+    data_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer", order_by="ContactPoint.id")
@@ -172,3 +176,34 @@ def field_title(field: str) -> str:
     if detail in ContactKind.__members__.values():
         return f"{title} ({ContactKind(detail).title})"
     return title
+
+
+# --- the record's version ---------------------------------------------------------------------------
+
+RECORD_PARTS = (ContactPoint, Order, Consent, DataChange)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changed_records(session, flush_context, instances) -> None:
+    """Note which customers' records this flush changes (through the ORM)."""
+    changed = session.info.setdefault("changed_customers", set())
+    for thing in chain(session.new, session.dirty, session.deleted):
+        if isinstance(thing, Customer) and thing.id is not None:
+            changed.add(thing.id)
+        elif isinstance(thing, RECORD_PARTS) and thing.customer_id is not None:
+            changed.add(thing.customer_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _move_changed_versions_on(session, flush_context) -> None:
+    changed = session.info.pop("changed_customers", None)
+    if changed:
+        bump_data_versions(session.connection(), changed)
+
+
+def bump_data_versions(connection, customer_ids) -> None:
+    """Move on the version of these customers' records. Changes the ORM flushes do it themselves;
+    code that changes a record with a bulk statement calls this in the same transaction."""
+    connection.execute(update(Customer).where(Customer.id.in_(sorted(customer_ids)))
+                       .values(data_version=Customer.data_version + 1)
+                       .execution_options(synchronize_session=False))

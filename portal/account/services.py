@@ -2,7 +2,8 @@
 
 The record's lists — contact points, orders, consents and the history of changes — come back in one
 statement, a UNION ALL in which each list's rows fill their own columns and leave the others' empty
-(typed NULLs, so every column keeps its type: dates, enumerations, aware times). A page that shows a
+(NULLs cast to the column's type, so every column keeps its type on every database: dates,
+enumerations, aware times). A page that shows a
 record then costs one statement for it whatever its size, and the rows are plain values rather
 than objects of the session.
 """
@@ -14,7 +15,7 @@ from functools import lru_cache
 from operator import attrgetter
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, literal, null, select, type_coerce, union_all
+from sqlalchemy import bindparam, cast, literal, null, select, union_all
 
 from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order, evidence_label, field_title
 from portal.db import db
@@ -74,7 +75,7 @@ def _branch(list_name: str, names: tuple[str, ...]):
         other_model, other_columns, _order = LISTS[other]
         for column in other_columns:
             attribute = getattr(other_model, column)
-            value = attribute if other == list_name else type_coerce(null(), attribute.type)
+            value = attribute if other == list_name else cast(null(), attribute.type)
             columns.append(value.label(_label(other, column)))
     return select(*columns)
 

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal import page_cache
 from portal.access import customer_required
 from portal.account.services import customer_record
 from portal.audit.access_log import access_history
@@ -25,13 +26,17 @@ def _my_data_offer():
 def my_data():
     """Show everything the company holds about the signed-in customer, and who among the staff
     was shown it (a page of days at a time: ``views_before`` is the day the next page starts before)."""
-    customer, history, notice = None, None, None
     before, notice = _day_before(request.args.get("views_before"))
-    if current_user.customer_id is not None:
-        customer = customer_record(current_user.customer)
-        history = access_history(customer.id, before)
-    return render_template("account/my_data.html", customer=customer, email=current_user.email,
-                           channels=list(Channel), history=history, history_notice=notice, before=before)
+
+    def draw(values) -> str:
+        customer = history = None
+        if current_user.customer_id is not None:
+            customer = customer_record(current_user.customer)
+            history = access_history(customer.id, before)
+        return render_template("account/my_data.html", customer=customer, email=current_user.email,
+                               channels=list(Channel), history=history, history_notice=notice, before=before)
+
+    return page_cache.serve(("customer", *current_user.record_version), draw)
 
 
 def _day_before(value: str | None) -> tuple[date | None, str | None]:

@@ -38,6 +38,18 @@ class CustomerPrincipal(UserMixin):
                                preferred_locale=row.preferred_locale, created_at=row.customer_since)
 
     @property
+    def customer_since(self):
+        """When the customer's record was made (None: no record), which with its id names it alone."""
+        return self._row.customer_since
+
+    @property
+    def record_version(self) -> tuple:
+        """What My data's content depends on besides the page: the record's version and the latest
+        staff view of it (None for an address we hold no record for)."""
+        row = self._row  # the record's creation time too: an id alone may come back after a restore
+        return (row.customer_id, row.customer_since, row.email, row.data_version, row.latest_view)
+
+    @property
     def preferred_locale(self) -> str | None:
         return self._row.preferred_locale
 

@@ -17,11 +17,12 @@ from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from portal import email_links
 from portal.access import timeout_reason
 from portal.account.models import ContactPoint, Customer
+from portal.audit.models import CustomerDataView
 from portal.audit.services import record
 from portal.auth.models import CustomerSession
 from portal.db import db
@@ -201,11 +202,16 @@ def start_session(link: EmailLink, now: datetime) -> str:
 @lru_cache(maxsize=1)
 def _session_statement():
     """A session and its customer's record, in one statement built once: every page of a signed-in
-    customer starts with it, and plain values cost less than objects of the session."""
+    customer starts with it, and plain values cost less than objects of the session. With them come
+    the versions of what My data shows (the record's, and the latest staff view of it), which decide
+    whether the page drawn last is still true."""
+    latest_view = (select(func.max(CustomerDataView.id)).where(CustomerDataView.customer_id == Customer.id)
+                   .correlate(Customer).scalar_subquery())
     return (select(CustomerSession.id, CustomerSession.customer_id, CustomerSession.email,
                    CustomerSession.created_at, CustomerSession.last_seen_at, CustomerSession.ended_at,
                    Customer.full_name, Customer.notes, Customer.source, Customer.preferred_locale,
-                   Customer.created_at.label("customer_since"))
+                   Customer.created_at.label("customer_since"), Customer.data_version,
+                   latest_view.label("latest_view"))
             .outerjoin(Customer, Customer.id == CustomerSession.customer_id)
             .where(CustomerSession.key_hash == bindparam("key_hash")))
 

@@ -23,7 +23,7 @@ from portal.staff.models import StaffMember
 from portal.staff.signals import role_changed
 from portal.tickets import clocks, due, notifications
 from portal.tickets.kinds import RequestKind, get_kind
-from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry
+from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry, format_reference
 from portal.tickets.routing import least_loaded_member, route_for
 from portal.tickets.settings import queue_setting
 
@@ -501,6 +501,30 @@ def find_customer_ticket(reference: str, requester_email: str, customer_id: int 
     if ticket is None or ticket.reference != reference.strip().upper():
         return None
     return ticket
+
+
+def customer_tickets_version(requester_email: str, customer_id: int | None) -> tuple[int, int]:
+    """What the list of a customer's requests depends on: how many there are and their versions
+    (every change to a ticket's row moves its ``version``)."""
+    row = db.session.execute(select(func.count(Ticket.id), func.coalesce(func.sum(Ticket.version), 0))
+                             .where(_owned_by(requester_email, customer_id))).one()
+    return row[0], row[1]
+
+
+def customer_ticket_version(reference: str, requester_email: str, customer_id: int | None) -> tuple | None:
+    """What the customer's page of one request depends on — the ticket's version and its newest
+    thread entry — or None if the reference is not one of theirs (shown as 404). A change a customer
+    sees on the page either changes the ticket's row or adds to its thread."""
+    ticket_id = parse_reference(reference)
+    if ticket_id is None:
+        return None
+    newest_entry = (select(func.max(TicketEntry.id)).where(TicketEntry.ticket_id == Ticket.id)
+                    .correlate(Ticket).scalar_subquery())
+    row = db.session.execute(select(Ticket.id, Ticket.created_at, Ticket.version, newest_entry)
+                             .where(Ticket.id == ticket_id, _owned_by(requester_email, customer_id))).first()
+    if row is None or format_reference(row[1].year, row[0]) != reference.strip().upper():
+        return None
+    return row[0], row[2], row[3]
 
 
 def _owned_by(requester_email: str, customer_id: int | None):

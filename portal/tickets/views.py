@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import clock
+from portal import clock, page_cache
 from portal.access import customer_required
 from portal.db import db
 from portal.enums import EntryKind
@@ -51,7 +51,14 @@ def _new_key() -> str:
 @customer_required
 def index():
     """List the customer's requests with status and due date."""
-    return render_template("requests/index.html", tickets=services.customer_tickets(*_owner()))
+    version = services.customer_tickets_version(*_owner())
+    return page_cache.serve((*_customer_key(), *version), lambda values: render_template(
+        "requests/index.html", tickets=services.customer_tickets(*_owner())))
+
+
+def _customer_key() -> tuple:
+    """Who asks, as the page cache keys a customer's own pages."""
+    return ("customer", current_user.customer_id, current_user.customer_since, current_user.email)
 
 
 def _message_kinds():
@@ -146,9 +153,15 @@ def _own_ticket_or_404(reference: str):
 @customer_required
 def show(reference: str):
     """One request: status, dates, and the thread without internal notes."""
-    ticket = _own_ticket_or_404(reference)
-    form = ReplyForm(submission_key=_new_key())
-    return _render_ticket(ticket, form)
+    version = services.customer_ticket_version(reference, *_owner())
+    if version is None:
+        abort(404)
+
+    def draw(values) -> str:
+        form = ReplyForm(submission_key=values["submission_key"])
+        return _render_ticket(_own_ticket_or_404(reference), form)[0]
+
+    return page_cache.serve((*_customer_key(), *version), draw, fresh={"submission_key": _new_key})
 
 
 def _render_ticket(ticket, form, status: int = 200):
