@@ -33,8 +33,10 @@ run: install translations
 worker: install translations
 	$(DEVELOPMENT) $(BIN)/flask worker
 
+# The tests run in TEST_PROCESSES processes, a test file to each (their shared worlds stay whole).
+TEST_PROCESSES ?= 2
 test: install translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # Each page's throughput against a bare Flask endpoint, on SQLite and PostgreSQL (needs wrk:
 # apt-get install wrk). BENCH_DATABASE_URL names a PostgreSQL server where a database may be created.

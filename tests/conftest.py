@@ -16,7 +16,15 @@ from portal.db import db
 from portal.extensions import limiter
 from portal.page_cache import PAGES
 from tests.factories import make_customer
-from tests.helpers import ON_POSTGRESQL, FrozenClock, SMTPTestServer, free_port, make_test_app, prepare_database
+from tests.helpers import (
+    ON_POSTGRESQL,
+    FrozenClock,
+    SMTPTestServer,
+    free_port,
+    make_test_app,
+    prepare_database,
+    worker_database,
+)
 
 pytest_plugins = ["tests.browsing"]
 
@@ -46,10 +54,20 @@ def make_app(tmp_path):
         context.pop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_database():
+    """With several test processes, this one's PostgreSQL database (nothing to do on SQLite)."""
+    with worker_database():
+        yield
+
+
 @pytest.fixture(scope="session")
-def default_app(tmp_path_factory):
+def default_app(tmp_path_factory, own_database):
     """The app with the test settings, built once: building one costs more than most tests."""
-    return make_test_app(tmp_path_factory.mktemp("default-app"))
+    app = make_test_app(tmp_path_factory.mktemp("default-app"))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

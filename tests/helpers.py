@@ -33,6 +33,9 @@ from portal.outbox.models import OutboxMessage
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
+# With several test processes (pytest -n), each has a PostgreSQL database of its own beside the one
+# named, made when it starts and dropped when it ends (see worker_database).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 SECRET_KEY = "test-secret-key-that-is-long-enough-000000"
 STAFF_PASSWORD = "lantern-orbit-mango-7319"
 
@@ -68,12 +71,39 @@ def _no_waiting_for_the_disk(connection, record) -> None:
 
 
 def _test_database_url() -> str:
-    """PORTAL_TEST_DATABASE_URL; on PostgreSQL without waiting for each commit to reach the disk
-    (a test database is thrown away: its durability buys nothing and costs a flush per commit)."""
+    """PORTAL_TEST_DATABASE_URL (this process's own database, with several); on PostgreSQL without
+    waiting for each commit to reach the disk (a test database is thrown away: its durability buys
+    nothing and costs a flush per commit)."""
     if not ON_POSTGRESQL:
         return TEST_DATABASE_URL
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
-    return f"{TEST_DATABASE_URL}{separator}options=-c%20synchronous_commit%3Doff"
+    url = make_url(TEST_DATABASE_URL)
+    if WORKER:
+        url = url.set(database=f"{url.database}_{WORKER}")
+    url = url.update_query_dict({"options": "-c synchronous_commit=off"})
+    return url.render_as_string(hide_password=False)
+
+
+def _admin_connection():
+    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql", database="postgres")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+@contextmanager
+def worker_database():
+    """This test process's own PostgreSQL database, when there are several processes: made for the
+    run and dropped after it."""
+    if not (ON_POSTGRESQL and WORKER):
+        yield
+        return
+    name = make_url(_test_database_url()).database
+    with _admin_connection() as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield
+    finally:
+        with _admin_connection() as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_test_app(tmp_path, **overrides):
