@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import threading
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from html import unescape
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from portal.account.models import ContactPoint
 from portal.audit.models import AuditRecord, CustomerDataView
@@ -20,33 +19,14 @@ from portal.outbox.models import OutboxMessage
 from portal.tickets import services
 from portal.tickets.board.queries import PAGE_SIZE, decode_cursor, encode_cursor
 from portal.tickets.models import Ticket, TicketEntry
-from portal.tickets.settings import save_queue_setting
-from tests.factories import make_customer, make_staff
-from tests.helpers import csrf_token, outbox, sign_in_staff
+from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
+from tests.helpers import counted_statements, csrf_token, outbox, sign_in_staff
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 REFERENCE = re.compile(r"KN-\d{4}-\d{6}")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def new_ticket(kind="question", *, customer=None, email="khach@example.vn", body="Xin chào", now=None,
-               **changes) -> Ticket:
-    """A ticket filed through the real rules, then adjusted (status, department, due date ...)."""
-    now = now or datetime.now(timezone.utc)
-    ticket, _ = services.create_ticket(kind=kind, body=body, requester_email=email,
-                                       customer_id=customer.id if customer else None, locale="vi", now=now)
-    for name, value in changes.items():
-        setattr(ticket, name, value)
-    db.session.commit()
-    return ticket
-
-
-def pickup_everywhere() -> None:
-    save_queue_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None,
-                 datetime.now(timezone.utc))
-    db.session.commit()
 
 
 def staff_client(app, member, clock=None):
@@ -81,21 +61,6 @@ def post_on_ticket(client, reference: str, action: str, page: str | None = None,
         data["csrf_token"] = csrf_token(client, "/board/")
     data.update({f"{prefix}-{name}": value for name, value in fields.items()})
     return client.post(f"/board/tickets/{reference}/{action}", data=data)
-
-
-@contextmanager
-def counted_statements():
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
