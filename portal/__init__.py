@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import portal.db as database
 from portal import cli, config, errors, templating
 from portal import models as _models  # noqa: F401  (every table, for Alembic and the tests)
-from portal.account.views import bp as account_bp
+from portal.account import bp as account_bp
 from portal.auth import principal as _customer_principal  # noqa: F401  (registers the customer session loader)
 from portal.auth.views import bp as auth_bp
 from portal.extensions import babel, csrf, limiter, login_manager, migrate

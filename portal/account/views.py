@@ -1,18 +1,17 @@
 from datetime import date
 
-from flask import Blueprint, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import page_cache
 from portal.access import customer_required
+from portal.account import bp
 from portal.account.services import customer_record
 from portal.audit.access_log import access_history
 from portal.enums import Channel
 from portal.offers import Offer, offers_from
-
-bp = Blueprint("account", __name__)
 
 
 @offers_from
