@@ -1,0 +1,100 @@
+"""Every page runs at most six SQL statements — the access-log inserts of a staff page included — and
+as many with a large record and a long queue as with a small one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from portal.account.models import ContactPoint, DataChange
+from portal.db import db
+from portal.enums import Channel
+from portal.tickets import services
+from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
+from tests.helpers import counted_statements, sign_in, sign_in_staff
+
+MAX_STATEMENTS = 6
+# Pages that are steps of a sign-in (they need the step before) or only move to another page.
+NOT_PAGES_OF_DATA = {"static", "auth.open_link", "auth.sign_in_for", "auth.continue_sign_in",
+                     "staff.open_password_link", "staff.set_password", "staff.code", "staff.enrol"}
+
+
+def pages(world: dict) -> dict[str, tuple[str, str]]:
+    """Each page: who opens it, and its address."""
+    reference, member = world["reference"], world["care_id"]
+    return {
+        "main.index": ("visitor", "/"), "main.health": ("visitor", "/healthz"),
+        "auth.sign_in": ("visitor", "/sign-in"), "auth.link_sent": ("visitor", "/sign-in/sent"),
+        "staff.sign_in": ("visitor", "/staff/sign-in"),
+        "account.my_data": ("customer", "/my-data"), "requests.index": ("customer", "/requests/"),
+        "requests.show": ("customer", f"/requests/{reference}"), "requests.new": ("customer", "/requests/new"),
+        "requests.new_of_kind": ("customer", "/requests/new/question"),
+        "staff.home": ("care", "/staff/"), "board.queue": ("care", "/board/?view=department"),
+        "board.ticket": ("care", f"/board/tickets/{reference}"), "board.dashboard": ("board", "/board/dashboard"),
+        "board.settings": ("admin", "/board/settings"), "staff.members": ("admin", "/staff/admin/members"),
+        "staff.member": ("admin", f"/staff/admin/members/{member}"),
+        "staff.deactivate": ("admin", f"/staff/admin/members/{member}/deactivate"),
+    }
+
+
+def grow(world: dict, now: datetime) -> None:
+    """Make everything a page lists larger: the record's lists, the customer's requests and thread,
+    the queue, the access log."""
+    customer = world["customer"]
+    for number in range(20):
+        db.session.add(ContactPoint(customer_id=customer.id, channel=Channel.PHONE, kind="office",
+                                    value=f"028 3800 {number:04d}", value_normalized=f"+84283800{number:04d}",
+                                    source="phone"))
+        db.session.add(DataChange(customer_id=customer.id, actor_kind="staff", actor_name="Lan", field="phone:office",
+                                  old_value=None, new_value=str(number), changed_at=now))
+    db.session.commit()
+    for number in range(25):
+        new_ticket("access" if number % 2 else "question", customer=customer, email="an.nguyen@example.vn",
+                   body=f"Yêu cầu {number}", now=now - timedelta(days=number % 9))
+        new_ticket(email=f"khach{number}@example.vn", body="Khách khác", now=now)
+    ticket = world["ticket"]
+    for number in range(15):
+        services.add_customer_message(ticket, f"Tin nhắn {number}", now)
+    db.session.commit()
+
+
+@pytest.fixture
+def world(app, clock):
+    pickup_everywhere()
+    customer = make_customer()
+    ticket = new_ticket(customer=customer, email="an.nguyen@example.vn")
+    team = {role: make_staff(role) for role in ("care", "board", "admin")}
+    clients = {"visitor": app.test_client()}
+    clients["customer"] = app.test_client()
+    sign_in(clients["customer"], "an.nguyen@example.vn")
+    for role, member in team.items():
+        clients[role] = app.test_client()
+        sign_in_staff(clients[role], member, clock=clock)
+    return {"customer": customer, "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
+            "clients": clients}
+
+
+def measure(world: dict) -> dict[str, int]:
+    counts = {}
+    for endpoint, (who, path) in pages(world).items():
+        client = world["clients"][who]
+        assert client.get(path).status_code == 200, endpoint  # the first may write "last seen"
+        with counted_statements() as statements:
+            response = client.get(path)
+        assert response.status_code == 200, (endpoint, response.status_code)
+        counts[endpoint] = len(statements)
+    return counts
+
+
+def test_every_page_is_measured_here(app, world):
+    listed = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in rule.methods}
+    assert listed - NOT_PAGES_OF_DATA == set(pages(world))
+
+
+def test_no_page_runs_more_than_six_statements_whatever_the_size_of_the_data(world, clock):
+    small = measure(world)
+    assert max(small.values()) <= MAX_STATEMENTS, small
+    grow(world, clock.now().astimezone(timezone.utc))
+    large = measure(world)
+    assert large == small
