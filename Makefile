@@ -53,6 +53,6 @@ lint: check
 
 # After adding or changing visible strings: refresh the catalogues, then translate what is new.
 translations-update: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _nl:1,2 -k lazy_ngettext:1,2 \
+	$(BIN)/pybabel extract --no-location -F babel.cfg -k _l -k lazy_gettext -k _nl:1,2 -k lazy_ngettext:1,2 \
 		-o portal/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i portal/translations/messages.pot -d portal/translations

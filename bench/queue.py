@@ -170,8 +170,9 @@ def order_rows(count: int):
 def consent_rows(count: int):
     for number in range(1, count + 1):
         given = NOW - timedelta(days=HISTORY_DAYS)
-        yield (2 * number - 1, number, "warranty", True, "web_form", f"form-{number}", given, None)
-        yield (2 * number, number, "promotions", number % 2 == 0, "recorded_call", f"call-{number}.mp3", given, None)
+        yield (2 * number - 1, number, "notices", True, "web_form", f"form-{number}", given, "staff", "", "1")
+        yield (2 * number, number, "promotions", number % 2 == 0, "recorded_call", f"call-{number}.mp3", given,
+               "staff", "", "1")
 
 
 def ticket_rows(count: int, customers: int, staff: dict[str, list[int]], rng: random.Random, timeline: Timeline):
@@ -249,8 +250,9 @@ def fill(customers: int, tickets: int) -> None:
                                        contact_rows(customers)),
         "orders": writer.write("orders", ["id", "customer_id", "reference", "description", "ordered_on",
                                           "warranty_ends_on"], order_rows(customers)),
-        "consents": writer.write("consents", ["id", "customer_id", "purpose", "is_granted", "method", "evidence",
-                                              "given_at", "withdrawn_at"], consent_rows(customers)),
+        "consents": writer.write("consent_entries", ["id", "customer_id", "purpose", "granted", "method", "evidence",
+                                                     "recorded_at", "actor_kind", "actor_name", "notice_version"],
+                                 consent_rows(customers)),
         "tickets": writer.write("tickets", [
             "id", "kind", "status", "department", "priority", "assignee_id", "customer_id", "requester_email",
             "requester_locale", "created_at", "received_at", "acknowledge_due_at", "due_at", "first_response_at",

@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order
+from portal.account.models import ContactPoint, Customer, DataChange, Order
 from portal.audit.services import record
+from portal.consent.models import CONSENT_PURPOSES, ConsentEntry
 from portal.contact_values import normalize_email, normalize_phone
 from portal.db import db
 from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose, Role
@@ -66,16 +67,23 @@ def _contact(customer: Customer, channel: Channel, value: str, kind: str, source
                         value_normalized=_normalize(channel, value), source=DataSource(source), created_at=when)
 
 
-def _consents(customer: Customer, index: int, when: datetime) -> list[Consent]:
+CARE_DESK = "Phòng Chăm sóc khách hàng"
+
+
+def _consents(customer: Customer, index: int, when: datetime) -> list[ConsentEntry]:
+    """The choices the customer made when their record was taken: notices for everyone, promotions
+    and surveys for some; a refusal is recorded as such."""
     method = ConsentMethod.WEB_FORM if customer.source == DataSource.WEB_FORM else ConsentMethod.RECORDED_CALL
     evidence = f"form-{1000 + index}" if method is ConsentMethod.WEB_FORM else f"call-rec-{2000 + index}.mp3"
-    granted = {Purpose.SUPPORT, Purpose.DELIVERY, Purpose.NOTICES, Purpose.WARRANTY}
+    granted = {Purpose.NOTICES}
     if index % 2 == 0:
         granted.add(Purpose.PROMOTIONS)
     if index % 3 == 0:
         granted.add(Purpose.SURVEYS)
-    return [Consent(customer=customer, purpose=purpose, is_granted=purpose in granted,
-                    method=method, evidence=evidence, given_at=when) for purpose in Purpose]
+    return [ConsentEntry(customer_id=customer.id, purpose=purpose, granted=purpose in granted, method=method,
+                         evidence=evidence, recorded_at=when, actor_kind=ActorKind.STAFF, actor_name=CARE_DESK,
+                         notice_version="1")
+            for purpose in CONSENT_PURPOSES]
 
 
 def _build_customer(index: int, row: tuple, now: datetime) -> Customer:
@@ -92,9 +100,8 @@ def _build_customer(index: int, row: tuple, now: datetime) -> Customer:
     customer.orders = [Order(customer=customer, reference=f"DH-{ordered.year}-{4100 + index:05d}",
                              description=PRODUCTS[index % len(PRODUCTS)], ordered_on=ordered,
                              warranty_ends_on=date(ordered.year + 2, ordered.month, min(ordered.day, 28)))]
-    customer.consents = _consents(customer, index, since)
     customer.changes = [DataChange(customer=customer, changed_at=since, actor_kind=ActorKind.STAFF,
-                                   actor_name="Phòng Chăm sóc khách hàng", field="record",
+                                   actor_name=CARE_DESK, field="record",
                                    old_value=None, new_value=name)]
     if index == 0:
         _add_history(customer, since + timedelta(days=30))
@@ -180,6 +187,8 @@ def load_demo_data(now: datetime) -> tuple[bool, list[tuple[str, str]], list[tup
     db.session.add_all(customers)
     credentials = _load_staff(now)
     db.session.flush()
+    for index, customer in enumerate(customers):
+        db.session.add_all(_consents(customer, index, customer.created_at))
     _load_tickets(customers, now)
     record("system", "demo.loaded", "", customers=len(DEMO_CUSTOMERS), staff=len(DEMO_STAFF))
     return True, addresses, credentials

@@ -62,6 +62,7 @@ class ConsentMethod(TitledEnum):
     RECORDED_CALL = "recorded_call", _l("Recorded phone call")
     SMS = "sms", _l("SMS")
     EMAIL = "email", _l("E-mail")
+    PORTAL = "portal", _l("This portal")
 
 
 class ActorKind(TitledEnum):

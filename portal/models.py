@@ -1,14 +1,15 @@
 """Import every model so that metadata is complete (Alembic, tests)."""
 
-from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order
+from portal.account.models import ContactPoint, Customer, DataChange, Order
 from portal.audit.models import AuditRecord, CustomerDataView
 from portal.auth.models import CustomerSession
+from portal.consent.models import ConsentEntry
 from portal.email_links import EmailLink
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
 from portal.settings.models import CalendarOverride, Setting
 from portal.staff.models import StaffMember, StaffRecoveryCode, StaffSession
 from portal.tickets.models import Ticket, TicketEntry
 
-__all__ = ["AuditRecord", "CalendarOverride", "Consent", "ContactPoint", "Customer", "CustomerDataView",
+__all__ = ["AuditRecord", "CalendarOverride", "ConsentEntry", "ContactPoint", "Customer", "CustomerDataView",
            "CustomerSession", "DataChange", "DeliveryAttempt", "EmailLink", "Order", "OutboxMessage", "Setting",
            "StaffMember", "StaffRecoveryCode", "StaffSession", "Ticket", "TicketEntry"]

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pyotp
 
 from portal import clock as clock_module
-from portal.account.models import Consent, ContactPoint, Customer, Order
+from portal.account.models import ContactPoint, Customer, Order
+from portal.consent.models import ConsentEntry
 from portal.db import db
 from portal.enums import Channel
 from portal.hashing import hash_password
@@ -23,7 +24,7 @@ from tests.helpers import STAFF_PASSWORD
 
 
 def make_customer(email: str = "an.nguyen@example.vn", name: str = "Nguyễn Văn An", **extra) -> Customer:
-    """A customer with an e-mail address, a phone, an address, an order and two consents."""
+    """A customer with an e-mail address, a phone, an address, an order and two consent entries."""
     now = datetime.now(timezone.utc)
     customer = Customer(full_name=name, source="web_form", notes=extra.get("notes", ""),
                         preferred_locale=extra.get("locale"))
@@ -39,12 +40,14 @@ def make_customer(email: str = "an.nguyen@example.vn", name: str = "Nguyễn Vă
     customer.orders = [Order(reference=extra.get("order", f"DH-2026-{abs(hash(email)) % 100000:05d}"),
                              description="Camera IP 4MP", ordered_on=now.date() - timedelta(days=100),
                              warranty_ends_on=now.date() + timedelta(days=600))]
-    customer.consents = [
-        Consent(purpose="warranty", is_granted=True, method="web_form", evidence="form-1001", given_at=now),
-        Consent(purpose="promotions", is_granted=False, method="recorded_call", evidence="call-7.mp3",
-                given_at=now),
-    ]
     db.session.add(customer)
+    db.session.flush()
+    db.session.add_all([
+        ConsentEntry(customer_id=customer.id, purpose="notices", granted=True, method="web_form",
+                     evidence="form-1001", recorded_at=now, actor_kind="staff", actor_name="Lan"),
+        ConsentEntry(customer_id=customer.id, purpose="promotions", granted=False, method="recorded_call",
+                     evidence="call-7.mp3", recorded_at=now, actor_kind="staff", actor_name="Lan"),
+    ])
     db.session.commit()
     return customer
 

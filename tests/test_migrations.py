@@ -35,7 +35,7 @@ def test_migrations_match_models(tmp_path):
                 differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
             assert differences == []
             tables = set(inspect(db.engine).get_table_names())
-            assert {"customers", "contact_points", "orders", "consents", "data_changes", "email_links",
+            assert {"customers", "contact_points", "orders", "consent_entries", "data_changes", "email_links",
                     "customer_sessions", "audit_log", "outbox_messages", "outbox_attempts"} <= tables
             downgrade(revision="base")
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
@@ -77,6 +77,41 @@ def test_links_of_the_two_old_tables_still_work_after_they_become_one(tmp_path, 
             with db.engine.connect() as connection:
                 assert connection.execute(text("SELECT purpose FROM staff_password_links")).scalars().all() == ["reset"]
                 assert connection.execute(text("SELECT id FROM sign_in_links")).scalars().all() == [3]
+            db.engine.dispose()
+
+
+def test_consents_of_the_old_table_become_ledger_entries(tmp_path, clock):
+    """Migration 0009 turns each row of ``consents`` into an entry (a withdrawal into a second one),
+    and going back makes the latest entry per purpose the purpose's row again."""
+    with empty_database(tmp_path) as url:
+        app = make_test_app(tmp_path, DATABASE_URL=url)
+        with app.app_context():
+            upgrade(revision="0008")
+            now = clock.now().replace(tzinfo=None)
+            later = now + timedelta(days=3)
+            with db.engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO customers (id, full_name, notes, source, created_at) "
+                    "VALUES (5, 'An', '', 'phone', :now)"), {"now": now})
+                connection.execute(text(
+                    "INSERT INTO consents (customer_id, purpose, is_granted, method, evidence, given_at, withdrawn_at) "
+                    "VALUES (5, 'surveys', :yes, 'sms', 'sms-1', :now, NULL), "
+                    "(5, 'promotions', :no, 'recorded_call', 'call-2.mp3', :now, :later)"),
+                    {"yes": True, "no": False, "now": now, "later": later})
+            upgrade(revision="0009")
+            with db.engine.connect() as connection:
+                rows = connection.execute(text(
+                    "SELECT purpose, granted, method, evidence, recorded_at FROM consent_entries "
+                    "ORDER BY purpose, recorded_at")).all()
+            assert [(row[0], bool(row[1]), row[2], row[3]) for row in rows] == [
+                ("promotions", True, "recorded_call", "call-2.mp3"),
+                ("promotions", False, "recorded_call", "call-2.mp3"), ("surveys", True, "sms", "sms-1")]
+            downgrade(revision="0008")
+            with db.engine.connect() as connection:
+                rows = connection.execute(text(
+                    "SELECT purpose, is_granted, withdrawn_at IS NOT NULL FROM consents ORDER BY purpose")).all()
+            assert [(row[0], bool(row[1]), bool(row[2])) for row in rows] == [("promotions", False, True),
+                                                                                ("surveys", True, False)]
             db.engine.dispose()
 
 

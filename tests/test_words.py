@@ -10,7 +10,7 @@ database; the catalogue tests read which messages customers can meet from the co
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
@@ -21,7 +21,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from portal.account.models import Consent
+from portal.consent.models import ConsentEntry
 from portal.db import db
 from portal.enums import ConsentMethod, Purpose, Role, TicketStatus
 from portal.staff import services as staff_services
@@ -313,14 +313,15 @@ def test_staff_pages_and_emails_keep_addressing_colleagues_as_ban(app, client, c
 
 def consent_evidence_by_method(customer) -> dict[ConsentMethod, str]:
     """Give ``customer`` one consent recorded by each method, each with its own evidence reference."""
-    taken = {consent.purpose for consent in customer.consents}
     evidence = {consent.method: consent.evidence for consent in customer.consents}
-    free = [purpose for purpose in Purpose if purpose not in taken]
-    for method in ConsentMethod:
+    moment = datetime.now(timezone.utc)
+    for number, method in enumerate(ConsentMethod):
         if method not in evidence:
             evidence[method] = f"{method.value}-77"
-            customer.consents.append(Consent(purpose=free.pop(), is_granted=True, method=method,
-                                             evidence=evidence[method], given_at=datetime.now(timezone.utc)))
+            # Each a minute later, so that each is the latest entry for its purpose in turn.
+            db.session.add(ConsentEntry(customer_id=customer.id, purpose=Purpose.SURVEYS, granted=True, method=method,
+                                        evidence=evidence[method], recorded_at=moment + timedelta(minutes=number),
+                                        actor_kind="staff", actor_name="Lan"))
     db.session.commit()
     return evidence
 

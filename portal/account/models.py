@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, event, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.db import EnumText, UTCDateTime, db, utcnow
-from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose
+from portal.enums import ActorKind, Channel, ContactKind, DataSource, Purpose
+
+if TYPE_CHECKING:
+    from portal.consent.models import ConsentEntry
 
 # Which kinds each channel admits: addresses are home/office, phones mobile/home/office,
 # e-mail addresses personal/company.
@@ -46,7 +50,9 @@ class Customer(db.Model):
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer", order_by="ContactPoint.id")
     orders: Mapped[list[Order]] = relationship(back_populates="customer", order_by="Order.ordered_on")
-    consents: Mapped[list[Consent]] = relationship(back_populates="customer", order_by="Consent.id")
+    # The consent ledger (portal/consent), oldest entry first.
+    consents: Mapped[list[ConsentEntry]] = relationship(
+        order_by="[ConsentEntry.recorded_at, ConsentEntry.id]", viewonly=True)
     changes: Mapped[list[DataChange]] = relationship(
         back_populates="customer", order_by="DataChange.changed_at.desc()")
 
@@ -66,6 +72,8 @@ class ContactPoint(db.Model):
         Index("ix_contact_points_lookup", "channel", "value_normalized"),
     )
 
+    belongs_to_record = True  # a change here moves the customer's record on (see below)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
@@ -82,6 +90,8 @@ class ContactPoint(db.Model):
 class Order(db.Model):
     __tablename__ = "orders"
 
+    belongs_to_record = True  # a change here moves the customer's record on (see below)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)
@@ -90,47 +100,6 @@ class Order(db.Model):
     warranty_ends_on: Mapped[date | None] = mapped_column(Date)
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
-
-
-# What a consent's evidence reference is, said to the customer: a bare "form-1001" means nothing.
-EVIDENCE_LABELS = {
-    ConsentMethod.WEB_FORM: lambda evidence: _l("Recorded on our web form no. %(evidence)s", evidence=evidence),
-    ConsentMethod.RECORDED_CALL: lambda evidence: _l("Recording of the call: %(evidence)s", evidence=evidence),
-    ConsentMethod.SMS: lambda evidence: _l("Our copy of the SMS: %(evidence)s", evidence=evidence),
-    ConsentMethod.EMAIL: lambda evidence: _l("Our copy of the e-mail: %(evidence)s", evidence=evidence),
-}
-
-
-def evidence_label(method: ConsentMethod, evidence: str):
-    """A consent's evidence reference with what it is ("Recording of the call: call-7.mp3"), lazily
-    translated; "" when there is none."""
-    return EVIDENCE_LABELS[method](evidence) if evidence else ""
-
-
-class Consent(db.Model):
-    """A customer's consent for one purpose, with the evidence of how it was given (Decree 356 Art. 6)."""
-
-    __tablename__ = "consents"
-    __table_args__ = (
-        Purpose.check("purpose", "purpose_known"),
-        ConsentMethod.check("method", "method_known"),
-        Index("uq_consents_customer_purpose", "customer_id", "purpose", unique=True),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    purpose: Mapped[Purpose] = mapped_column(EnumText(Purpose, 20))
-    is_granted: Mapped[bool]
-    method: Mapped[ConsentMethod] = mapped_column(EnumText(ConsentMethod, 20))
-    evidence: Mapped[str] = mapped_column(String(400), default="")
-    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    customer: Mapped[Customer] = relationship(back_populates="consents")
-
-    @property
-    def evidence_label(self):
-        return evidence_label(self.method, self.evidence)
 
 
 # What DataChange.field names, for people: "<field>" or "<field>:<kind>" (e.g. "phone:mobile").
@@ -150,6 +119,8 @@ class DataChange(db.Model):
 
     __tablename__ = "data_changes"
     __table_args__ = (ActorKind.check("actor_kind", "actor_kind_known"),)
+
+    belongs_to_record = True  # a change here moves the customer's record on (see below)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -180,7 +151,6 @@ def field_title(field: str) -> str:
 
 # --- the record's version ---------------------------------------------------------------------------
 
-RECORD_PARTS = (ContactPoint, Order, Consent, DataChange)
 
 
 @event.listens_for(Session, "before_flush")
@@ -190,7 +160,7 @@ def _note_changed_records(session, flush_context, instances) -> None:
     for thing in chain(session.new, session.dirty, session.deleted):
         if isinstance(thing, Customer) and thing.id is not None:
             changed.add(thing.id)
-        elif isinstance(thing, RECORD_PARTS) and thing.customer_id is not None:
+        elif getattr(thing, "belongs_to_record", False) and thing.customer_id is not None:
             changed.add(thing.customer_id)
 
 

@@ -17,21 +17,24 @@ from types import SimpleNamespace
 
 from sqlalchemy import bindparam, cast, literal, null, select, union_all
 
-from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order, evidence_label, field_title
+from portal.account.models import ContactPoint, Customer, DataChange, Order, field_title
+from portal.consent.models import ConsentEntry, evidence_label
+from portal.consent.services import current_consents
 from portal.db import db
 
 # Each list of a record: its model, the columns shown, and how it is ordered.
 LISTS = {
     "contact_points": (ContactPoint, ("channel", "kind", "value", "source", "created_at"), ("id",)),
     "orders": (Order, ("reference", "description", "ordered_on", "warranty_ends_on"), ("ordered_on", "id")),
-    "consents": (Consent, ("purpose", "is_granted", "method", "evidence", "given_at", "withdrawn_at"), ("id",)),
+    "consents": (ConsentEntry, ("purpose", "granted", "method", "evidence", "recorded_at", "actor_kind", "actor_name",
+                                "notice_version"), ("-recorded_at", "-id")),
     "changes": (DataChange, ("changed_at", "actor_kind", "actor_name", "field", "old_value", "new_value"),
                 ("-changed_at", "-id")),
 }
 
 
 class ConsentLine(SimpleNamespace):
-    """One consent as the record shows it."""
+    """One entry of the consent ledger as the record shows it."""
 
     @property
     def evidence_label(self):
@@ -56,8 +59,13 @@ class CustomerRecord:
     customer: Customer
     contact_points: list = field(default_factory=list)
     orders: list = field(default_factory=list)
-    consents: list = field(default_factory=list)
+    consents: list = field(default_factory=list)  # the ledger, newest entry first
     changes: list = field(default_factory=list)
+
+    @property
+    def consent_state(self) -> dict:
+        """Each purpose that rests on consent with its latest ledger entry (None: never asked)."""
+        return current_consents(self.consents)
 
     def __getattr__(self, name):
         return getattr(self.customer, name)

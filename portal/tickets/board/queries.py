@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from portal import permissions
 from portal.account.models import ContactPoint, Customer
+from portal.account.services import CustomerRecord, customer_record
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
 from portal.db import UTCDateTime, db
 from portal.enums import Channel, Department, Priority, Role, TicketStatus
@@ -318,12 +319,12 @@ def ticket_with_thread(ticket_id: int) -> Ticket:
     return db.session.scalars(statement).one()
 
 
-def customer_for_board(customer_id: int) -> Customer | None:
+def customer_for_board(customer_id: int) -> CustomerRecord | None:
     """The customer data shown beside a thread: contact points, orders, consents."""
-    statement = (select(Customer).where(Customer.id == customer_id)
-                 .options(selectinload(Customer.contact_points), selectinload(Customer.orders),
-                          selectinload(Customer.consents)))
-    return db.session.scalars(statement).first()
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    return customer_record(customer, ("contact_points", "orders", "consents"))
 
 
 def entry_with_key(submission_key: str | None) -> TicketEntry | None:
