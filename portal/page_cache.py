@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -33,19 +34,21 @@ class _Pages:
 
     def __init__(self, size: int):
         self.size = size
-        self.pages: OrderedDict[tuple, str] = OrderedDict()
+        self.pages: OrderedDict[tuple, tuple[str, float]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple) -> str | None:
+    def get(self, key: tuple, max_age: float | None = None) -> str | None:
+        """The page kept under ``key``, unless it was drawn more than ``max_age`` seconds ago."""
         with self.lock:
-            page = self.pages.get(key)
-            if page is not None:
-                self.pages.move_to_end(key)
-            return page
+            kept = self.pages.get(key)
+            if kept is None or (max_age is not None and time.monotonic() - kept[1] > max_age):
+                return None
+            self.pages.move_to_end(key)
+            return kept[0]
 
     def put(self, key: tuple, page: str) -> None:
         with self.lock:
-            self.pages[key] = page
+            self.pages[key] = (page, time.monotonic())
             self.pages.move_to_end(key)
             while len(self.pages) > self.size:
                 self.pages.popitem(last=False)
@@ -61,16 +64,17 @@ _MARK = f"page-cache-{secrets.token_hex(8)}"
 
 
 def serve(parts: tuple | None, draw: Callable[[dict[str, str]], str],
-          fresh: dict[str, Callable[[], str]] | None = None) -> str:
+          fresh: dict[str, Callable[[], str]] | None = None, max_age: float | None = None) -> str:
     """The page ``draw(values)`` draws, from the cache when it holds it under ``parts`` (who asks and
     the data's version, which the caller names; None: do not keep this one) and the request's page
     and language. ``values`` holds ``csrf_token`` and one value from each of ``fresh``, new for
-    every response."""
+    every response. ``max_age`` bounds how long a page is served for what its key cannot name
+    (lists of reference data that change rarely)."""
     values = {"csrf_token": generate_csrf(), **{name: make() for name, make in (fresh or {}).items()}}
     if parts is None or session.get("_flashes"):
         return draw(values)
     key = (request.endpoint, request.full_path, str(get_locale()), *parts)
-    page = PAGES.get(key)
+    page = PAGES.get(key, max_age)
     if page is None:
         page = draw(values)
         kept = page

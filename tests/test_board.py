@@ -347,8 +347,8 @@ def test_ticket_page_logs_a_view_of_the_customers_data(app, team, tickets):
     ticket = db.session.scalars(select(Ticket).where(Ticket.requester_email == "khach@example.vn")).one()
     assert (views[0].staff_id, views[0].customer_id, views[0].ticket_id) == (team["care"].id, ticket.customer_id,
                                                                             ticket.id)
-    audit = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "customer.viewed")).one()
-    assert audit.actor == f"staff:{team['care'].id}" and audit.target == f"customer:{ticket.customer_id}"
+    # The access log is the record of views: they are not repeated in the audit log.
+    assert not db.session.scalars(select(AuditRecord).where(AuditRecord.action == "customer.viewed")).all()
     # A ticket without a customer record shows no customer data and logs nothing.
     client.get(f"/board/tickets/{tickets['care_free']}")
     assert db.session.scalar(select(func.count()).select_from(CustomerDataView)) == 1

@@ -432,9 +432,9 @@ def link_customer(ticket: Ticket, staff: StaffMember, customer_id: int, now: dat
 
 
 def record_customer_view(ticket: Ticket, customer_id: int, staff: StaffMember, now: datetime) -> None:
-    """Log that ``staff`` was shown this customer's data beside the ticket; the customer sees it on My data."""
+    """Log that ``staff`` was shown this customer's data beside the ticket; the customer sees it on My data.
+    The access log is the record of views (like the lists' views, they are not repeated in the audit log)."""
     log_customer_views(staff, [customer_id], ViewedPage.TICKET, now, ticket=ticket)
-    record(staff, "customer.viewed", f"customer:{customer_id}", ticket_id=ticket.id)
 
 
 def record_customers_listed(tickets: list[Ticket], staff: StaffMember, page: ViewedPage, now: datetime) -> int:

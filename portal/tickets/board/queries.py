@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from typing import NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, false, literal, select, true, tuple_, union_all
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only
 
 from portal import permissions
 from portal.account.models import ContactPoint, Customer
@@ -28,6 +28,7 @@ from portal.db import UTCDateTime, db
 from portal.enums import Channel, Department, Priority, Role, TicketStatus
 from portal.staff.models import StaffMember
 from portal.tickets.due import end_of_local_day
+from portal.tickets.kinds import all_kinds
 from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry, format_reference
 from portal.tickets.services import REFERENCE, parse_reference
 
@@ -297,15 +298,28 @@ def assignable_members(department: Department | None = None) -> list[StaffMember
 # --- one ticket ----------------------------------------------------------------------------------
 
 
+def _ticket_statement(ticket_id: int) -> Select:
+    """One ticket with all a page shows of it in one statement: its assignee, its thread with each
+    entry's author, its customer's record row, and its kind's detail row (outer-joined for every kind
+    that keeps one, so :func:`services.details_of` then finds it in the session)."""
+    statement = (select(Ticket).where(Ticket.id == ticket_id)
+                 .options(joinedload(Ticket.assignee), joinedload(Ticket.customer),
+                          joinedload(Ticket.entries).joinedload(TicketEntry.author)))
+    for model in _detail_models():
+        statement = statement.outerjoin(model, model.ticket_id == Ticket.id).add_columns(model)
+    return statement
+
+
+def _detail_models() -> list[type]:
+    return [kind.detail_model for kind in all_kinds() if kind.detail_model is not None]
+
+
 def find_ticket(reference: str, member: StaffMember) -> Ticket | None:
     """The ticket with this reference if the member may see it, else None (shown as 404)."""
     ticket_id = parse_reference(reference)
     if ticket_id is None or ticket_id > MAX_ID:
         return None
-    statement = (select(Ticket).where(Ticket.id == ticket_id)
-                 .options(joinedload(Ticket.assignee),
-                          selectinload(Ticket.entries).joinedload(TicketEntry.author)))
-    ticket = db.session.scalars(statement).first()
+    ticket = db.session.execute(_ticket_statement(ticket_id)).unique().scalars().first()
     if ticket is None or format_reference(ticket.created_at.year, ticket.id) != reference.strip().upper():
         return None
     return ticket if ticket.can_be_seen_by(member) else None
@@ -313,10 +327,8 @@ def find_ticket(reference: str, member: StaffMember) -> Ticket | None:
 
 def ticket_with_thread(ticket_id: int) -> Ticket:
     """Reload a ticket and its thread after a rollback."""
-    statement = (select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
-                 .options(joinedload(Ticket.assignee),
-                          selectinload(Ticket.entries).joinedload(TicketEntry.author)))
-    return db.session.scalars(statement).one()
+    statement = _ticket_statement(ticket_id).execution_options(populate_existing=True)
+    return db.session.execute(statement).unique().scalars().one()
 
 
 def customer_for_board(customer_id: int) -> CustomerRecord | None:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from portal import clock
+from portal import clock, page_cache
 from portal.access import staff_required
 from portal.db import db
 from portal.enums import Department, EntryKind, TicketStatus
@@ -41,10 +41,10 @@ class TicketForms:
     """The forms of a ticket page. The one that was posted reads the request; the others start
     from the ticket as it is now."""
 
-    def __init__(self, ticket: Ticket, posted: str | None = None):
+    def __init__(self, ticket: Ticket, posted: str | None = None, submission_key: str | None = None):
         self.ticket = ticket
         self.posted = posted
-        self.reply = self._make(StaffReplyForm, "reply", submission_key=secrets.token_hex(16),
+        self.reply = self._make(StaffReplyForm, "reply", submission_key=submission_key or _new_submission_key(),
                                 version=ticket.version)
         self.update = self._make(TicketUpdateForm, "update", status=ticket.status, department=ticket.department,
                                  assignee=str(ticket.assignee_id or ""), version=ticket.version)
@@ -81,6 +81,10 @@ class TicketForms:
             form.assignee.data = str(ticket.assignee_id or "")
 
 
+def _new_submission_key() -> str:
+    return secrets.token_hex(16)
+
+
 def _ticket_or_404(reference: str) -> Ticket:
     ticket = queries.find_ticket(reference, current_user.staff)
     if ticket is None:
@@ -91,27 +95,56 @@ def _ticket_or_404(reference: str) -> Ticket:
 @bp.route("/tickets/<reference>")
 @staff_required()
 def ticket(reference: str):
-    """The ticket: routing and clocks, the customer's data beside the thread, and the actions."""
+    """The ticket: routing and clocks, the customer's data beside the thread, and the actions.
+
+    The page is kept per member while the ticket, its customer's record and the side of each
+    deadline it is on stay as they were (the list of colleagues and the settings it shows, for at
+    most a minute); every view is logged all the same."""
     ticket = _ticket_or_404(reference)
-    return _show(ticket, TicketForms(ticket))
+    member, now = current_user.staff, clock.now()
+    customer_version = _log_customer_view(ticket, member, now)
+    parts = ("staff", member.id, member.role, member.full_name, ticket.id, ticket.version, customer_version,
+             ticket.acknowledge_due_at < now, ticket.due_at < now)
+    page = page_cache.serve(parts, lambda values: _draw(
+        ticket, TicketForms(ticket, submission_key=values["submission_key"]), now),
+        fresh={"submission_key": _new_submission_key}, max_age=SHOWN_FOR_AT_MOST)
+    db.session.commit()
+    return page
+
+
+SHOWN_FOR_AT_MOST = 60  # seconds: how stale the colleagues and settings a kept page shows may be
+
+
+def _log_customer_view(ticket: Ticket, member, now) -> int | None:
+    """Log that ``member`` is shown the ticket's customer data, if the page shows it; return the
+    version of the customer's record it shows (None: none shown)."""
+    if not (ticket.customer_id and member.can("customer.view")):
+        return None
+    services.record_customer_view(ticket, ticket.customer_id, member, now)
+    return ticket.customer.data_version
 
 
 def _show(ticket: Ticket, forms: TicketForms, status: int = 200, problem: str | None = None):
-    """Render the ticket page; showing the customer's data records that this member saw it."""
+    """The page again after a refused or lost change, with what the member typed."""
+    now = clock.now()
+    _log_customer_view(ticket, current_user.staff, now)
+    page = _draw(ticket, forms, now, problem)
+    db.session.commit()  # after rendering: committing expires what the page reads
+    return page, status
+
+
+def _draw(ticket: Ticket, forms: TicketForms, now, problem: str | None = None) -> str:
     member = current_user.staff
     customer = None
     if ticket.customer_id and member.can("customer.view"):
         customer = queries.customer_for_board(ticket.customer_id)
-        services.record_customer_view(ticket, customer.id, member, clock.now())
     entries = ticket.entries if member.can("ticket.view_thread") else [
         entry for entry in ticket.entries if entry.kind is EntryKind.EVENT]
-    page = render_template("board/ticket.html", ticket=ticket, forms=forms, customer=customer, entries=entries,
-                           problem=problem, now=clock.now(), can_take=_can_take(ticket),
+    return render_template("board/ticket.html", ticket=ticket, forms=forms, customer=customer, entries=entries,
+                           problem=problem, now=now, can_take=_can_take(ticket),
                            details=services.details_of(ticket),
                            extension_limit=queue_setting("clocks")["extension_days"][ticket.kind],
                            cut_from=clocks.deadline_cut_from(ticket))
-    db.session.commit()  # after rendering: committing expires what the page reads
-    return page, status
 
 
 def _can_take(ticket: Ticket) -> bool:
