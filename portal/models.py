@@ -3,6 +3,7 @@
 from portal.account.models import ContactPoint, Customer, DataChange, Order
 from portal.audit.models import AuditRecord, CustomerDataView
 from portal.auth.models import CustomerSession
+from portal.board_version import ChangeCounter
 from portal.consent.models import ConsentEntry
 from portal.email_links import EmailLink
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
@@ -10,6 +11,6 @@ from portal.settings.models import CalendarOverride, Setting
 from portal.staff.models import StaffMember, StaffRecoveryCode, StaffSession
 from portal.tickets.models import Ticket, TicketEntry
 
-__all__ = ["AuditRecord", "CalendarOverride", "ConsentEntry", "ContactPoint", "Customer", "CustomerDataView",
-           "CustomerSession", "DataChange", "DeliveryAttempt", "EmailLink", "Order", "OutboxMessage", "Setting",
-           "StaffMember", "StaffRecoveryCode", "StaffSession", "Ticket", "TicketEntry"]
+__all__ = ["AuditRecord", "CalendarOverride", "ChangeCounter", "ConsentEntry", "ContactPoint", "Customer",
+           "CustomerDataView", "CustomerSession", "DataChange", "DeliveryAttempt", "EmailLink", "Order",
+           "OutboxMessage", "Setting", "StaffMember", "StaffRecoveryCode", "StaffSession", "Ticket", "TicketEntry"]

@@ -34,21 +34,22 @@ class _Pages:
 
     def __init__(self, size: int):
         self.size = size
-        self.pages: OrderedDict[tuple, tuple[str, float]] = OrderedDict()
+        self.pages: OrderedDict[tuple, tuple[str, object, float]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple, max_age: float | None = None) -> str | None:
-        """The page kept under ``key``, unless it was drawn more than ``max_age`` seconds ago."""
+    def get(self, key: tuple, max_age: float | None = None) -> tuple[str, object] | None:
+        """The page kept under ``key`` and what was noted with it, unless it was drawn more than
+        ``max_age`` seconds ago."""
         with self.lock:
             kept = self.pages.get(key)
-            if kept is None or (max_age is not None and time.monotonic() - kept[1] > max_age):
+            if kept is None or (max_age is not None and time.monotonic() - kept[2] > max_age):
                 return None
             self.pages.move_to_end(key)
-            return kept[0]
+            return kept[0], kept[1]
 
-    def put(self, key: tuple, page: str) -> None:
+    def put(self, key: tuple, page: str, noted: object = None) -> None:
         with self.lock:
-            self.pages[key] = (page, time.monotonic())
+            self.pages[key] = (page, noted, time.monotonic())
             self.pages.move_to_end(key)
             while len(self.pages) > self.size:
                 self.pages.popitem(last=False)
@@ -69,22 +70,33 @@ def serve(parts: tuple | None, draw: Callable[[dict[str, str]], str],
     the data's version, which the caller names; None: do not keep this one) and the request's page
     and language. ``values`` holds ``csrf_token`` and one value from each of ``fresh``, new for
     every response. ``max_age`` bounds how long a page is served for what its key cannot name
-    (lists of reference data that change rarely)."""
+    (lists of reference data that change rarely, the passing of time)."""
+    page, _noted = serve_noting(parts, lambda values: (draw(values), None), fresh, max_age)
+    return page
+
+
+def serve_noting(parts: tuple | None, draw: Callable[[dict[str, str]], tuple[str, object]],
+                 fresh: dict[str, Callable[[], str]] | None = None,
+                 max_age: float | None = None) -> tuple[str, object]:
+    """Like :func:`serve`, for a page that must note something when it is drawn that every response
+    needs again (the customers a list names, to log each view): ``draw`` returns the page and the
+    note, and so does this, whether the page was drawn or kept."""
     values = {"csrf_token": generate_csrf(), **{name: make() for name, make in (fresh or {}).items()}}
     if parts is None or session.get("_flashes"):
         return draw(values)
     key = (request.endpoint, request.full_path, str(get_locale()), *parts)
-    page = PAGES.get(key, max_age)
-    if page is None:
-        page = draw(values)
-        kept = page
+    kept = PAGES.get(key, max_age)
+    if kept is None:
+        page, noted = draw(values)
+        stored = page
         for name, value in values.items():
-            kept = kept.replace(value, f"{_MARK}:{name}")
-        PAGES.put(key, kept)
-        return page
+            stored = stored.replace(value, f"{_MARK}:{name}")
+        PAGES.put(key, stored, noted)
+        return page, noted
+    page, noted = kept
     for name, value in values.items():
         page = page.replace(f"{_MARK}:{name}", value)
-    return page
+    return page, noted
 
 
 def visitor_key() -> tuple | None:

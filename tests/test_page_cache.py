@@ -8,6 +8,8 @@ import re
 from sqlalchemy import select, update
 
 from portal.account.models import ContactPoint, bump_data_versions
+from portal.audit.models import CustomerDataView
+from portal.board_version import board_version
 from portal.db import db
 from portal.enums import Channel
 from portal.tickets import services
@@ -109,3 +111,44 @@ def test_a_page_with_a_notice_is_neither_kept_nor_served_from_the_cache(client, 
     assert notice in page_text(response) or "Mã yêu cầu" in page_text(response)
     again = page_text(client.get(response.request.path))
     assert notice not in again and 'class="notice notice-success"' not in again
+
+
+# --- the staff board's kept pages -------------------------------------------------------------------
+
+
+def test_a_kept_queue_shows_a_colleagues_change_at_once_and_still_logs_every_view(app, clock):
+    customer = make_customer()
+    ticket = new_ticket(customer=customer, email="an.nguyen@example.vn", body="Câu hỏi")
+    lan, minh = make_staff("care", name="Lan Care"), make_staff("care", email="minh@khoingo.net", name="Minh Care")
+    client = app.test_client()
+    sign_in_staff(client, lan, clock=clock)
+    first, again = (page_text(client.get("/board/?view=department")) for _ in range(2))
+    assert first.replace(token_of(first), "") == again.replace(token_of(again), "")  # kept
+    views = db.session.scalars(select(CustomerDataView).where(CustomerDataView.customer_id == customer.id)).all()
+    assert len(views) == 2  # the kept page logged its view too
+    version = board_version()
+    services.assign(db.session.get(type(ticket), ticket.id), minh, minh, clock.now())  # a colleague takes it
+    db.session.commit()
+    assert board_version() == version + 1
+    assert "Minh Care" in page_text(client.get("/board/?view=department"))
+    db.session.rollback()
+    assert board_version() == version + 1  # a rollback moves nothing on
+
+
+def test_a_kept_ticket_page_is_never_another_members_and_shows_new_messages(app, clock):
+    customer = make_customer()
+    ticket = new_ticket(customer=customer, email="an.nguyen@example.vn", body="Câu hỏi đầu tiên")
+    lan, admin = make_staff("care", name="Lan Care"), make_staff("admin", name="Quản Trị")
+    lan_client, admin_client = app.test_client(), app.test_client()
+    sign_in_staff(lan_client, lan, clock=clock)
+    sign_in_staff(admin_client, admin, clock=clock)
+    path = f"/board/tickets/{ticket.reference}"
+    lan_page, admin_page = page_text(lan_client.get(path)), page_text(admin_client.get(path))
+    # The administrator sees the routing, not the messages nor the customer's data, kept page or not.
+    assert "Câu hỏi đầu tiên" in lan_page and "0903 123 456" in lan_page
+    assert "Câu hỏi đầu tiên" not in admin_page and "0903 123 456" not in admin_page
+    reply_key = re.compile(r'name="reply-submission_key" type="hidden" value="([0-9a-f]{32})"')
+    assert reply_key.search(lan_page).group(1) != reply_key.search(page_text(lan_client.get(path))).group(1)
+    services.add_customer_message(db.session.get(type(ticket), ticket.id), "Tin nhắn mới của khách", clock.now())
+    db.session.commit()
+    assert "Tin nhắn mới của khách" in page_text(lan_client.get(path))

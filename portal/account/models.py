@@ -37,6 +37,8 @@ class Customer(db.Model):
     __tablename__ = "customers"
     __table_args__ = (DataSource.check("source", "source_known"),)
 
+    shown_on_board = True  # a change moves the board's counter on (portal/board_version.py)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -41,7 +41,9 @@ def log_customer_views(staff, customer_ids, page: ViewedPage, now: datetime, tic
               "ticket_id": ticket.id if ticket is not None else None,
               "ticket_reference": ticket.reference if ticket is not None else None,
               "viewed_at": now, "viewed_on": local_day(now)}
-    db.session.execute(insert(CustomerDataView), [{"customer_id": customer, **shared} for customer in customers])
+    # A plain INSERT of the table, not the ORM's bulk insert: the rows are never read back here.
+    db.session.connection().execute(insert(CustomerDataView.__table__),
+                                    [{"customer_id": customer, **shared} for customer in customers])
     return len(customers)
 
 

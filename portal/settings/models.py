@@ -15,6 +15,8 @@ class Setting(db.Model):
 
     __tablename__ = "settings"
 
+    shown_on_board = True  # a change moves the board's counter on (portal/board_version.py)
+
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -26,6 +28,8 @@ class CalendarOverride(db.Model):
     a day worked (a public holiday the company works, a weekend make-up day of its Tết plan)."""
 
     __tablename__ = "calendar_overrides"
+
+    shown_on_board = True  # a change moves the board's counter on (portal/board_version.py)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     is_working_day: Mapped[bool]

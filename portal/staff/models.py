@@ -18,6 +18,8 @@ class StaffMember(db.Model):
     __tablename__ = "staff_members"
     __table_args__ = (Role.check("role", "role_known"),)
 
+    shown_on_board = True  # a change moves the board's counter on (portal/board_version.py)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
     full_name: Mapped[str] = mapped_column(String(200))

@@ -42,6 +42,8 @@ class Ticket(db.Model):
                         name="longer_period_has_reason"),
     )
 
+    shown_on_board = True  # a change moves the board's counter on (portal/board_version.py)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[RequestKind] = mapped_column(KindColumn)
     status: Mapped[TicketStatus] = mapped_column(EnumText(TicketStatus, 10), default=TicketStatus.NEW)
@@ -137,6 +139,8 @@ class TicketEntry(db.Model):
         ),
         Index("ix_ticket_entries_ticket", "ticket_id", "id"),
     )
+
+    shown_on_board = True  # a change moves the board's counter on (portal/board_version.py)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))

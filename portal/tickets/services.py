@@ -437,12 +437,6 @@ def record_customer_view(ticket: Ticket, customer_id: int, staff: StaffMember, n
     log_customer_views(staff, [customer_id], ViewedPage.TICKET, now, ticket=ticket)
 
 
-def record_customers_listed(tickets: list[Ticket], staff: StaffMember, page: ViewedPage, now: datetime) -> int:
-    """Log that a queue or search page showed ``staff`` the customers of these tickets (their names):
-    one statement for the page. Tickets from addresses without a customer record name nobody."""
-    return log_customer_views(staff, [ticket.customer_id for ticket in tickets if ticket.customer_id], page, now)
-
-
 def escalate_overdue(now: datetime) -> int:
     """Escalate the open tickets whose acknowledgement or fulfilment deadline passed; return how
     many escalations there were (a ticket late on both counts twice, once for each clock)."""

@@ -8,12 +8,13 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import clock
+from portal import clock, page_cache
 from portal.access import staff_required
+from portal.audit.access_log import log_customer_views
+from portal.board_version import board_version
 from portal.db import db
 from portal.enums import Role, ViewedPage
 from portal.staff.models import StaffMember
-from portal.tickets import services
 from portal.tickets.board import bp, queries
 from portal.tickets.board.forms import STATUS_ANY, STATUS_OPEN, QueueFilterForm
 from portal.tickets.board.queries import BadCursor, BadSearch, QueueQuery
@@ -24,8 +25,23 @@ FILTERS = ("kind", "status", "department", "assignee", "due_by")
 @bp.route("/")
 @staff_required()
 def queue():
-    """A page of a queue view, filtered, searched, in order of priority, then due date."""
-    member = current_user.staff
+    """A page of a queue view, filtered, searched, in order of priority, then due date.
+
+    The page is kept per member and address under the board's counter (portal/board_version.py) and
+    the minute (the clocks it shows move with time); the customers it names are logged on every
+    view, kept or drawn."""
+    member, now = current_user.staff, clock.now()
+    parts = ("staff", member.id, member.role, member.full_name, board_version(), now.replace(second=0, microsecond=0))
+    html, listed = page_cache.serve_noting(parts, lambda values: _draw_queue(member, now), max_age=60)
+    if listed:  # the page names these customers: each sees it on My data
+        page_name, customer_ids = listed
+        log_customer_views(member, customer_ids, page_name, now)
+        db.session.commit()
+    return html
+
+
+def _draw_queue(member: StaffMember, now) -> tuple[str, tuple | None]:
+    """The queue page, and which customers it names on which kind of page (None: it names none)."""
     form = QueueFilterForm(request.args)
     form.set_members(queries.assignable_members())
     form.validate()
@@ -36,13 +52,12 @@ def queue():
                  if name in form._fields and name != "after" and value}
     show_customer = member.can("customer.view")
     html = render_template("board/queue.html", form=form, page=page, query=query, notices=notices,
-                           views=queries.views_for(member), arguments=arguments, now=clock.now(),
+                           views=queries.views_for(member), arguments=arguments, now=now,
                            show_customer=show_customer)
-    if show_customer:  # the page names these customers: each sees it on My data
-        services.record_customers_listed(page.tickets, member, ViewedPage.SEARCH if query and query.search
-                                         else ViewedPage.QUEUE, clock.now())
-        db.session.commit()
-    return html
+    if not show_customer:
+        return html, None
+    page_name = ViewedPage.SEARCH if query and query.search else ViewedPage.QUEUE
+    return html, (page_name, tuple(ticket.customer_id for ticket in page.tickets if ticket.customer_id))
 
 
 def _default_view(member: StaffMember) -> str:
