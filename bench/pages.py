@@ -80,8 +80,8 @@ def rows_to_measure(reference: str) -> list[Row]:
     return [
         Row("bare Flask endpoint", "bare", "/"),
         Row("bare Flask + Jinja page of 8 KB", "bare", "/page"),
-        Row("home (anonymous)", "portal", "/"),
-        Row("sign-in page", "portal", "/sign-in"),
+        Row("home (anonymous)", "portal", "/", "visitor"),
+        Row("sign-in page", "portal", "/sign-in", "visitor"),
         Row("My data", "portal", "/my-data", "customer"),
         Row("my requests", "portal", "/requests/", "customer"),
         Row("one request", "portal", f"/requests/{reference}", "customer"),
@@ -166,6 +166,14 @@ class Browser:
 
     def cookie(self, name: str) -> str:
         return next(cookie.value for cookie in self.cookies if cookie.name == name)
+
+
+def visitor_cookie(base: str) -> str:
+    """The session cookie a visitor's browser keeps from their first page (it holds their CSRF
+    secret): a browser sends it back with every later page, as wrk does with this one."""
+    browser = Browser(base)
+    browser.get("/")
+    return browser.cookie("kn_session")
 
 
 def sign_in_customer(app, base: str) -> str:
@@ -294,7 +302,8 @@ def run_on(url: str, folder: Path, seconds: int, rounds: int) -> tuple[str, list
     rows = rows_to_measure(reference)
     with served("wsgi:app", portal_port, environment) as portal, \
             served("bench.bare:app", bare_port, environment) as bare:
-        cookies = {"customer": sign_in_customer(app, base), "care": sign_in_staff(app, base, CARE),
+        cookies = {"visitor": visitor_cookie(base), "customer": sign_in_customer(app, base),
+                   "care": sign_in_staff(app, base, CARE),
                    "board": sign_in_staff(app, base, BOARD)}
         for row in rows:
             row.statements = count_statements(app, row, cookies, base)
