@@ -251,7 +251,7 @@ def fill(customers: int, tickets: int) -> None:
                                        contact_rows(customers)),
         "orders": writer.write("orders", ["id", "customer_id", "reference", "description", "ordered_on",
                                           "warranty_ends_on"], order_rows(customers)),
-        "consents": writer.write("consent_entries", ["id", "customer_id", "purpose", "granted", "method", "evidence",
+        "consent_entries": writer.write("consent_entries", ["id", "customer_id", "purpose", "granted", "method", "evidence",
                                                      "recorded_at", "actor_kind", "actor_name", "notice_version"],
                                  consent_rows(customers)),
         "tickets": writer.write("tickets", [
