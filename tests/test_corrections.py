@@ -14,6 +14,7 @@ from portal.audit.models import AuditRecord
 from portal.db import db
 from portal.email_links import EmailLink
 from portal.enums import Channel, DataSource
+from portal.tickets import services
 from portal.tickets.kinds.correction import CorrectionDetails
 from portal.tickets.models import Ticket
 from tests.factories import make_customer, make_staff
@@ -222,3 +223,19 @@ def test_a_name_change_is_reviewed_approved_or_rejected_with_a_reason(app, clien
     assert (customer.full_name, customer.proposed_full_name) == ("Nguyễn Văn Ân", None)
     change = db.session.scalars(select(DataChange).where(DataChange.field == "full_name")).one()
     assert (change.old_value, change.new_value, change.via) == ("Nguyễn Văn An", "Nguyễn Văn Ân", DataSource.STAFF)
+
+
+def test_a_correction_with_a_name_waiting_cannot_be_finished(app, client, signed_in, clock):
+    client.post("/my-data/name", data={**_form(client, "/my-data/name"), "full_name": "Nguyễn Văn Ân"})
+    [ticket] = _corrections(signed_in.id)
+    member = make_staff("care")
+    with pytest.raises(services.TicketRuleError):
+        services.change_status(ticket, member, "resolved", clock.now())
+    db.session.rollback()
+    assert db.session.get(Ticket, ticket.id).status == "new"
+
+
+def test_the_history_says_where_a_change_was_made(client, signed_in):
+    client.post("/my-data/notes", data={**_form(client, "/my-data/notes"), "notes": "Cổng sau"})
+    history = page_text(client.get("/my-data")).split('id="h-history"')[1]
+    assert "Cổng sau" in history and "Cổng thông tin này" in history

@@ -75,7 +75,8 @@ def world(app, clock):
     for role, member in team.items():
         clients[role] = app.test_client()
         sign_in_staff(clients[role], member, clock=clock)
-    return {"customer": customer, "phone_id": customer.contact_points[1].id, "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
+    return {"customer": customer, "phone_id": customer.contact_points[1].id,
+            "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
             "clients": clients}
 
 
