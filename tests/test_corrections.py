@@ -48,6 +48,7 @@ def signed_in(app, client):
 def test_a_phone_changes_at_once_in_e164_shown_locally_with_history_audit_and_one_request(client, signed_in):
     point = _point(signed_in.id, Channel.PHONE)
     path = f"/my-data/contacts/{point.id}"
+    assert "0903 123 456" in page_text(client.get("/my-data"))  # drawn and kept before the change
     response = client.post(path, data={**_form(client, path), "kind": "mobile", "value": "0904.555.666"})
     assert response.status_code == 303
     db.session.expire_all()
@@ -169,6 +170,7 @@ def test_removing_a_phone_and_never_the_sign_in_address(client, signed_in):
 def test_a_new_email_address_takes_effect_only_through_its_link_and_the_old_one_is_told(app, client, signed_in):
     email = _point(signed_in.id, Channel.EMAIL)
     path = f"/my-data/contacts/{email.id}"
+    assert "an@congty.vn" not in page_text(client.get("/my-data"))  # drawn and kept before the change
     response = client.post(path, data={**_form(client, path), "kind": "company", "value": "An@Congty.vn"})
     assert response.status_code == 303
     db.session.expire_all()
@@ -186,10 +188,13 @@ def test_a_new_email_address_takes_effect_only_through_its_link_and_the_old_one_
     assert (email.value, email.kind) == ("an@congty.vn", "company")
     assert db.session.scalars(select(DataChange)).one().new_value == "an@congty.vn"
     assert stranger.post(link, data={"csrf_token": token}).status_code == 404  # once only
+    page = page_text(client.get("/my-data"))
+    assert "an@congty.vn" in page.split('id="h-contacts"')[1] and "notice-info pending" not in page
     assert count(EmailLink, EmailLink.purpose == "email_change", EmailLink.used_at.is_not(None)) == 1
 
 
 def test_a_name_change_is_reviewed_approved_or_rejected_with_a_reason(app, client, signed_in, clock):
+    assert "Nguyễn Văn Ân" not in page_text(client.get("/my-data"))  # drawn and kept before the request
     response = client.post("/my-data/name", data={**_form(client, "/my-data/name"), "full_name": "Nguyễn Văn Ân"})
     assert response.status_code == 303
     db.session.expire_all()
@@ -223,6 +228,26 @@ def test_a_name_change_is_reviewed_approved_or_rejected_with_a_reason(app, clien
     assert (customer.full_name, customer.proposed_full_name) == ("Nguyễn Văn Ân", None)
     change = db.session.scalars(select(DataChange).where(DataChange.field == "full_name")).one()
     assert (change.old_value, change.new_value, change.via) == ("Nguyễn Văn An", "Nguyễn Văn Ân", DataSource.STAFF)
+    about = page_text(client.get("/my-data")).split('id="h-identity"')[1].split("</section>")[0]
+    assert "Nguyễn Văn Ân" in about and "pending" not in about
+
+
+def test_an_expired_confirmation_link_changes_nothing(app, client, signed_in, clock):
+    add = "/my-data/contacts/new/email"
+    assert client.post(add, data={**_form(client, add), "kind": "company", "value": "an@congty.vn"}).status_code == 303
+    link = re.search(r"http://localhost(/my-data/email/\S+)", outbox("an@congty.vn")[0].body_text).group(1)
+    clock.advance(hours=25)
+    assert client.get(link).status_code == 404
+    assert count(ContactPoint, ContactPoint.channel == Channel.EMAIL) == 1 and count(DataChange) == 0
+    sign_in(client, "an.nguyen@example.vn")  # the session has idled out meanwhile
+    assert "an@congty.vn" not in page_text(client.get("/my-data")).split('id="h-contacts"')[1]
+
+
+def test_an_older_address_line_opens_whole_for_the_customer_to_divide(client, app):
+    customer = make_customer(address="Ấp 3 xã Tân Thạnh Đông huyện Củ Chi")
+    sign_in(client, "an.nguyen@example.vn")
+    page = page_text(client.get(f"/my-data/contacts/{_point(customer.id, Channel.ADDRESS).id}"))
+    assert 'value="Ấp 3 xã Tân Thạnh Đông huyện Củ Chi"' in page
 
 
 def test_a_correction_with_a_name_waiting_cannot_be_finished(app, client, signed_in, clock):

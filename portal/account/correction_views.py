@@ -96,7 +96,8 @@ def _fill(form, point) -> None:
 
 
 def _contact_page(form, channel: Channel, point=None, problem: str | None = None, status: int = 200):
-    return render_template("account/edit_contact.html", form=form, channel=channel, point=point,
+    current = corrections.shown_value(point.channel, point.value) if point is not None else None
+    return render_template("account/edit_contact.html", form=form, channel=channel, point=point, current=current,
                            problem=problem), status
 
 
