@@ -265,3 +265,15 @@ def test_the_history_says_where_a_change_was_made(client, signed_in):
     client.post("/my-data/notes", data={**_form(client, "/my-data/notes"), "notes": "Cổng sau"})
     history = page_text(client.get("/my-data")).split('id="h-history"')[1]
     assert "Cổng sau" in history and "Cổng thông tin này" in history
+
+
+@pytest.mark.parametrize(("channel", "fields"), [
+    ("email", {"kind": "company", "value": "AN.NGUYEN@example.vn"}),
+    ("phone", {"kind": "home", "value": "+84 903 123 456"}),
+])
+def test_a_value_already_held_is_refused_with_what_was_typed(client, signed_in, channel, fields):
+    path = f"/my-data/contacts/new/{channel}"
+    response = client.post(path, data={**_form(client, path), **fields})
+    assert response.status_code == 409 and fields["value"] in page_text(response)
+    assert count(ContactPoint) == 3 and count(DataChange) == 0
+    assert count(EmailLink, EmailLink.purpose == "email_change") == 0

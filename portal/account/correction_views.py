@@ -137,7 +137,9 @@ def _asked(who, form, point, address):
         who, point, kind=form.kind.data, address=address, normalized=address, version=form.version.data,
         now=clock.now()), "")
     if problem is not None:
-        return _back_or_again(problem, Channel.EMAIL, point.id if point else None)
+        if point is None:  # a new address: the form again, as typed
+            return _contact_page(form, Channel.EMAIL, problem=problem, status=409)
+        return _back_or_again(problem, Channel.EMAIL, point.id)
     if link is None:
         flash(_("Saved."), "success")
     else:
@@ -231,7 +233,7 @@ def propose_name():
 
 
 @bp.route("/my-data/email/<token>", methods=["GET", "POST"])
-@_limited
+@limiter.limit(_posts_per_client, methods=["POST"])  # whoever opens it may be signed in as nobody
 def confirm_email(token: str):
     """The link sent to a new e-mail address: a GET shows a button (mail scanners open links), the
     POST makes the address take effect."""
