@@ -251,9 +251,9 @@ def fill(customers: int, tickets: int) -> None:
                                        contact_rows(customers)),
         "orders": writer.write("orders", ["id", "customer_id", "reference", "description", "ordered_on",
                                           "warranty_ends_on"], order_rows(customers)),
-        "consent_entries": writer.write("consent_entries", ["id", "customer_id", "purpose", "granted", "method", "evidence",
-                                                     "recorded_at", "actor_kind", "actor_name", "notice_version"],
-                                 consent_rows(customers)),
+        "consent_entries": writer.write(
+            "consent_entries", ["id", "customer_id", "purpose", "granted", "method", "evidence", "recorded_at",
+                                "actor_kind", "actor_name", "notice_version"], consent_rows(customers)),
         "tickets": writer.write("tickets", [
             "id", "kind", "status", "department", "priority", "assignee_id", "customer_id", "requester_email",
             "requester_locale", "created_at", "received_at", "acknowledge_due_at", "due_at", "first_response_at",

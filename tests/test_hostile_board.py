@@ -394,6 +394,7 @@ TICKET_ACTIONS = {
     "update": {"status": "resolved", "department": "sales", "assignee": ""},
     "take": {},
     "extend": {"days": "5", "reason": "Kéo dài"},
+    "name": {"decision": "approve", "reason": ""},
     "longer-period": {"reason": "Bên thứ ba phải xử lý"},
     "link": {"customer_id": "1"},
 }
@@ -847,7 +848,7 @@ def test_every_post_route_refuses_a_missing_or_foreign_csrf_token(scene):
     stranger = app.test_client()
     foreign = token_of(stranger, "/staff/sign-in")
     values = {"reference": world["refs"]["a"], "member_id": team["care2"].id, "day": day.isoformat(),
-              "token": "x" * 43, "code": "question"}
+              "token": "x" * 43, "code": "question", "point_id": 1, "channel": "phone"}
     before = state()
     checked = []
     for rule in app.url_map.iter_rules():
@@ -855,7 +856,7 @@ def test_every_post_route_refuses_a_missing_or_foreign_csrf_token(scene):
             continue
         path = app.url_map.bind("localhost").build(rule.endpoint, {k: values[k] for k in rule.arguments})
         client = admin if rule.rule.startswith(("/board/settings", "/staff/admin")) else \
-            customer if rule.rule.startswith("/requests") else care
+            customer if rule.rule.startswith(("/requests", "/my-data")) else care
         form = {"message": "Xin chào", "kind": "question", "submission_key": "7" * 32, "email": "x@khoingo.net",
                 "password": STAFF_PASSWORD, "code": "123456", "role": "admin", "locale": "en",
                 "reply-message": "Xin chào", "reply-visibility": "public", "update-status": "resolved",

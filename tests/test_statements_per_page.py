@@ -17,7 +17,8 @@ from tests.helpers import counted_statements, sign_in, sign_in_staff
 MAX_STATEMENTS = 6
 # Pages that are steps of a sign-in (they need the step before) or only move to another page.
 NOT_PAGES_OF_DATA = {"static", "auth.open_link", "auth.sign_in_for", "auth.continue_sign_in",
-                     "staff.open_password_link", "staff.set_password", "staff.code", "staff.enrol"}
+                     "staff.open_password_link", "staff.set_password", "staff.code", "staff.enrol",
+                     "account.confirm_email"}
 
 
 def pages(world: dict) -> dict[str, tuple[str, str]]:
@@ -28,6 +29,9 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "auth.sign_in": ("visitor", "/sign-in"), "auth.link_sent": ("visitor", "/sign-in/sent"),
         "staff.sign_in": ("visitor", "/staff/sign-in"),
         "account.my_data": ("customer", "/my-data"), "requests.index": ("customer", "/requests/"),
+        "account.edit_contact": ("customer", f"/my-data/contacts/{world['phone_id']}"),
+        "account.add_contact": ("customer", "/my-data/contacts/new/address"),
+        "account.edit_notes": ("customer", "/my-data/notes"), "account.propose_name": ("customer", "/my-data/name"),
         "requests.show": ("customer", f"/requests/{reference}"), "requests.new": ("customer", "/requests/new"),
         "requests.new_of_kind": ("customer", "/requests/new/question"),
         "staff.home": ("care", "/staff/"), "board.queue": ("care", "/board/?view=department"),
@@ -71,7 +75,8 @@ def world(app, clock):
     for role, member in team.items():
         clients[role] = app.test_client()
         sign_in_staff(clients[role], member, clock=clock)
-    return {"customer": customer, "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
+    return {"customer": customer, "phone_id": customer.contact_points[1].id,
+            "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
             "clients": clients}
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from portal.account import views  # noqa: E402,F401  (its routes join bp)
+from portal.account import correction_views, views  # noqa: E402,F401,I001  (their routes join bp)

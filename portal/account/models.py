@@ -48,6 +48,8 @@ class Customer(db.Model):
     # Moves on with every change to the record (see bump_data_versions): pages drawn from the record
     # are kept only as long as it has not moved.
     data_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # A new full name the customer asked for, waiting for staff to approve or reject it.
+    proposed_full_name: Mapped[str | None] = mapped_column(String(200))
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer", order_by="ContactPoint.id")
@@ -85,8 +87,12 @@ class ContactPoint(db.Model):
     value_normalized: Mapped[str] = mapped_column(String(400))
     source: Mapped[DataSource] = mapped_column(EnumText(DataSource, 20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moves on with every change: a form drawn from an older version is refused (two tabs).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     customer: Mapped[Customer] = relationship(back_populates="contact_points")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Order(db.Model):
@@ -120,7 +126,7 @@ class DataChange(db.Model):
     """One change to a customer's data: who, when, which field, old value and new value."""
 
     __tablename__ = "data_changes"
-    __table_args__ = (ActorKind.check("actor_kind", "actor_kind_known"),)
+    __table_args__ = (ActorKind.check("actor_kind", "actor_kind_known"), DataSource.check("via", "via_known"))
 
     belongs_to_record = True  # a change here moves the customer's record on (see below)
 
@@ -132,6 +138,8 @@ class DataChange(db.Model):
     field: Mapped[str] = mapped_column(String(100))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+    # Where the change was made: "portal" (the customer on My data), "staff" (the board); None before 0010.
+    via: Mapped[DataSource | None] = mapped_column(EnumText(DataSource, 20))
 
     customer: Mapped[Customer] = relationship(back_populates="changes")
 

@@ -20,17 +20,35 @@ from sqlalchemy import bindparam, cast, literal, null, select, union_all
 from portal.account.models import ContactPoint, Customer, DataChange, Order, field_title
 from portal.consent.models import ConsentEntry, evidence_label
 from portal.consent.services import current_consents
+from portal.contact_values import format_phone
 from portal.db import db
+from portal.email_links import EmailLink
+from portal.enums import Channel
 
 # Each list of a record: its model, the columns shown, and how it is ordered.
 LISTS = {
-    "contact_points": (ContactPoint, ("channel", "kind", "value", "source", "created_at"), ("id",)),
+    "contact_points": (ContactPoint, ("channel", "kind", "value", "source", "created_at", "version"), ("id",)),
     "orders": (Order, ("reference", "description", "ordered_on", "warranty_ends_on"), ("ordered_on", "id")),
     "consents": (ConsentEntry, ("purpose", "granted", "method", "evidence", "recorded_at", "actor_kind", "actor_name",
                                 "notice_version"), ("-recorded_at", "-id")),
-    "changes": (DataChange, ("changed_at", "actor_kind", "actor_name", "field", "old_value", "new_value"),
+    "changes": (DataChange, ("changed_at", "actor_kind", "actor_name", "field", "old_value", "new_value", "via"),
                 ("-changed_at", "-id")),
+    # New e-mail addresses waiting for the customer to follow the link sent to them.
+    "pending_emails": (EmailLink, ("email", "expires_at"), ("id",)),
+    # The full name the customer asked for, while staff have not decided (one row or none).
+    "proposed_names": (Customer, ("proposed_full_name",), ("id",)),
 }
+# Rows of a list's table that are not part of the list.
+CONDITIONS = {
+    "pending_emails": lambda: (EmailLink.purpose == "email_change", EmailLink.used_at.is_(None),
+                               EmailLink.voided_at.is_(None)),
+    "proposed_names": lambda: (Customer.proposed_full_name.is_not(None),),
+}
+
+
+def _owner(model):
+    """The column that names the customer a list's row belongs to."""
+    return model.id if model is Customer else model.customer_id
 
 
 class ConsentLine(SimpleNamespace):
@@ -49,7 +67,16 @@ class Change(SimpleNamespace):
         return field_title(self.field)
 
 
-ITEM_CLASSES = {"changes": Change, "consents": ConsentLine}
+class ContactLine(SimpleNamespace):
+    """One contact point as the record shows it."""
+
+    @property
+    def shown(self) -> str:
+        """Its value as people read it: a phone number in the local format."""
+        return format_phone(self.value) if self.channel is Channel.PHONE else self.value
+
+
+ITEM_CLASSES = {"changes": Change, "consents": ConsentLine, "contact_points": ContactLine}
 
 
 @dataclass
@@ -61,6 +88,8 @@ class CustomerRecord:
     orders: list = field(default_factory=list)
     consents: list = field(default_factory=list)  # the ledger, newest entry first
     changes: list = field(default_factory=list)
+    pending_emails: list = field(default_factory=list)
+    proposed_names: list = field(default_factory=list)
 
     @property
     def consent_state(self) -> dict:
@@ -98,7 +127,8 @@ def _sorted(items: list, order: tuple[str, ...]) -> list:
 def _statement(names: tuple[str, ...]):
     """The UNION ALL of the lists ``names``, built once (building it costs more than running it)."""
     customer = bindparam("customer_id")
-    return union_all(*[_branch(name, names).where(LISTS[name][0].customer_id == customer) for name in names])
+    return union_all(*[_branch(name, names).where(_owner(LISTS[name][0]) == customer,
+                                                  *CONDITIONS.get(name, tuple)()) for name in names])
 
 
 def record_lists(customer_id: int, names: tuple[str, ...] = tuple(LISTS)) -> dict[str, list]:

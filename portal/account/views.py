@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import page_cache
+from portal import clock, page_cache
 from portal.access import customer_required
 from portal.account import bp
 from portal.account.services import customer_record
@@ -31,6 +31,8 @@ def my_data():
         customer = history = None
         if current_user.customer_id is not None:
             customer = customer_record(current_user.customer)
+            # A link that expired while waiting is not shown (the page is kept until the record moves).
+            customer.pending_emails = [line for line in customer.pending_emails if line.expires_at > clock.now()]
             history = access_history(customer.id, before)
         return render_template("account/my_data.html", customer=customer, email=current_user.email,
                                channels=list(Channel), history=history, history_notice=notice, before=before)

@@ -9,3 +9,4 @@ from flask import Blueprint
 bp = Blueprint("board", __name__, url_prefix="/board")
 
 from portal.tickets.board import dashboard, display, queue, settings_page, start_page, ticket_page  # noqa: E402,F401,I001
+from portal.tickets.board import corrections  # noqa: E402,F401,I001
