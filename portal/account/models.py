@@ -42,6 +42,11 @@ class Customer(db.Model):
     # Moves on with every change to the record (see bump_data_versions): pages drawn from the record
     # are kept only as long as it has not moved.
     data_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Processing restricted (the customer asked, or what an erasure keeps): the record is kept and
+    # nothing else is done with it — no edits, no marketing (see portal/rights/services.py).
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The customer's data was erased at their request; what the law still requires is kept, restricted.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer", order_by="ContactPoint.id")
