@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from portal.account.models import Consent, ContactPoint, Customer, DataChange, Order
-from portal.audit.models import AuditRecord, CustomerDataView
+from portal.account.models import Consent, Customer, DataChange, Order
+from portal.audit.models import AuditRecord
 from portal.db import db
-from portal.enums import Channel, Purpose, TicketStatus, ViewedPage
+from portal.enums import Channel, Purpose, TicketStatus
 from portal.jobs import run_erasure_jobs
 from portal.rights import erasure as erasure_module
 from portal.rights import services as rights
@@ -215,3 +215,287 @@ def test_the_export_documentation_names_every_field(app, clock, customer):
 
     walk(data)
     assert {name for name in names if f"`{name}`" not in text} == set()
+
+
+# --- deletion -------------------------------------------------------------------------------------
+
+
+def _ask_for_deletion(client, message="") -> str:
+    page = client.get("/my-data/delete")
+    assert page.status_code == 200
+    key = re.search(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"', page_text(page)).group(1)
+    response = client.post("/my-data/delete", data={"csrf_token": _token(page), "submission_key": key,
+                                                    "understood": "y", "message": message})
+    assert response.status_code == 303, page_text(response)
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def _staff(app, clock, role="care"):
+    member = make_staff(role)
+    client = app.test_client()
+    sign_in_staff(client, member, clock=clock)
+    return member, client
+
+
+def _approve(client, reference: str):
+    page = client.get(f"/board/tickets/{reference}")
+    version = str(db.session.get(Ticket, int(reference.rsplit("-", 1)[1])).version)
+    return client.post(f"/board/tickets/{reference}/erasure/approve",
+                       data={"csrf_token": _token(page), "version": version}, follow_redirects=True)
+
+
+@pytest.fixture
+def erasure_world(app, clock, customer):
+    pickup_everywhere()
+    customer_client = _customer_client(app)
+    open_ticket = new_ticket("question", customer=customer, email=AN, body="Số nhà tôi là 12 Lê Lợi")
+    old_order = Order(customer_id=customer.id, reference="DH-2019-00001", description="Đầu ghi",
+                      ordered_on=date(2019, 5, 2), warranty_ends_on=date(2020, 5, 2))
+    db.session.add(old_order)
+    db.session.commit()
+    return {"customer_id": customer.id, "client": customer_client, "open_reference": open_ticket.reference}
+
+
+def test_the_deletion_page_explains_what_is_kept_and_until_when(app, clock, erasure_world):
+    page = page_text(erasure_world["client"].get("/my-data/delete"))
+    customer = db.session.get(Customer, erasure_world["customer_id"])
+    warranty = max(order.warranty_ends_on for order in customer.orders)
+    assert warranty.strftime("%d/%m/%Y") in page  # the warranty's end
+    assert 'name="understood"' in page
+
+
+def test_deletion_needs_the_box_ticked_and_a_fresh_sign_in(app, clock, erasure_world):
+    client = erasure_world["client"]
+    page = client.get("/my-data/delete")
+    key = re.search(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"', page_text(page)).group(1)
+    response = client.post("/my-data/delete", data={"csrf_token": _token(page), "submission_key": key,
+                                                    "message": "Xoá giúp tôi"})
+    assert response.status_code == 400 and "Xoá giúp tôi" in page_text(response)
+    _stale(clock)
+    response = client.post("/my-data/delete", data={"csrf_token": _token(page), "submission_key": key,
+                                                    "understood": "y"})
+    assert 'action="/confirm-it-is-you/send"' in page_text(response)
+    assert count(Ticket, Ticket.kind == "erasure") == 0
+
+
+def test_an_approved_erasure_erases_keeps_what_the_law_requires_and_tells_the_customer(app, clock, erasure_world):
+    reference = _ask_for_deletion(erasure_world["client"], "Tôi không dùng dịch vụ nữa")
+    details = db.session.get(ErasureRequest, int(reference.rsplit("-", 1)[1]))
+    assert details.verified_customer_id == erasure_world["customer_id"] and details.state == "requested"
+    _member, staff_client = _staff(app, clock)
+    response = _approve(staff_client, reference)
+    assert response.status_code == 200
+    customer_id = erasure_world["customer_id"]
+    customer = db.session.get(Customer, customer_id)
+    assert customer.erased_at is not None and customer.restricted_at is not None
+    # Kept: phones and the address for the open warranty; the orders for accounting; the name for both.
+    channels = {point.channel for point in customer.contact_points}
+    assert channels == {Channel.PHONE, Channel.ADDRESS}
+    assert len(customer.orders) == 2 and customer.full_name == "Nguyễn Văn An" and customer.notes == ""
+    assert count(Consent, Consent.customer_id == customer_id) == 0
+    assert count(DataChange, DataChange.customer_id == customer_id) == 0
+    kept = {item.category: item.until for item in db.session.scalars(select(RetainedData))}
+    warranty = max(order.warranty_ends_on for order in customer.orders)
+    last_order = max(order.ordered_on for order in customer.orders)
+    assert kept == {RetainedCategory.WARRANTY: warranty,
+                    RetainedCategory.ACCOUNTING: last_order.replace(year=last_order.year + 10)}
+    # The open request is closed and nothing personal is left in any thread; the references stay.
+    open_ticket = db.session.get(Ticket, int(erasure_world["open_reference"].rsplit("-", 1)[1]))
+    assert open_ticket.status is TicketStatus.CLOSED and open_ticket.requester_email == ""
+    bodies = {entry.body for entry in db.session.scalars(select(TicketEntry).where(TicketEntry.kind != "event"))}
+    assert bodies == {erasure_module.ERASED_TEXT}
+    ticket = db.session.get(Ticket, details.ticket_id)
+    assert ticket.status is TicketStatus.RESOLVED and details.state == "done"
+    # Suppressed: neither the address nor the phone (however written) can be used for marketing again.
+    assert rights.is_suppressed(email="AN.Nguyen@example.vn") and rights.is_suppressed(phone="+84 903 123 456")
+    assert not rights.is_suppressed(email="someone.else@example.vn")
+    assert AN not in {row.key for row in db.session.scalars(select(Suppression))}
+    # The customer is told, by e-mail and on screen, what is kept, why and until when.
+    mail = outbox(AN)[-1]
+    assert reference in mail.subject and warranty.strftime("%d/%m/%Y") in mail.body_text
+    shown = page_text(erasure_world["client"].get(f"/requests/{reference}"))
+    assert warranty.strftime("%d/%m/%Y") in shown
+    # The audit log keeps the fact, not the data.
+    approved = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "erasure.approved")).one()
+    assert "Nguyễn" not in json.dumps(approved.data, ensure_ascii=False) and AN not in json.dumps(approved.data)
+
+
+def test_an_erasure_approved_twice_is_carried_out_once(app, clock, erasure_world):
+    reference = _ask_for_deletion(erasure_world["client"])
+    _member, staff_client = _staff(app, clock)
+    _approve(staff_client, reference)
+    mails = len(outbox())
+    state = _erasure_state(erasure_world["customer_id"])
+    response = _approve(staff_client, reference)  # the button is gone; a second post (a stale page) anyway
+    assert response.status_code == 200
+    assert len(outbox()) == mails and _erasure_state(erasure_world["customer_id"]) == state
+    assert count(AuditRecord, AuditRecord.action == "erasure.approved") == 1
+    assert count(AuditRecord, AuditRecord.action == "erasure.carried_out") == 1
+
+
+def _erasure_state(customer_id: int) -> dict:
+    db.session.expire_all()
+    customer = db.session.get(Customer, customer_id)
+    return {"points": sorted(point.value for point in customer.contact_points),
+            "orders": sorted(order.reference for order in customer.orders),
+            "name": customer.full_name, "erased": customer.erased_at,
+            "kept": sorted((str(i.category), i.until) for i in db.session.scalars(select(RetainedData))),
+            "suppressed": count(Suppression),
+            "bodies": sorted(e.body for e in db.session.scalars(select(TicketEntry)
+                                                                .where(TicketEntry.kind != "event"))),
+            "statuses": sorted(str(t.status) for t in db.session.scalars(select(Ticket)))}
+
+
+def test_an_erasure_killed_midway_resumes_and_ends_as_a_whole_one(app, clock, erasure_world, monkeypatch):
+    reference = _ask_for_deletion(erasure_world["client"])
+    _member, staff_client = _staff(app, clock)
+
+    def killed(details, customer, now):
+        raise RuntimeError("the worker was killed")
+
+    killed.__name__ = "contacts_erased"
+    steps = list(erasure_module.STEPS)
+    monkeypatch.setattr(erasure_module, "STEPS", tuple(killed if step.__name__ == "contacts_erased" else step
+                                                       for step in steps))
+    with pytest.raises(RuntimeError):
+        _approve(staff_client, reference)
+    db.session.rollback()
+    details = db.session.get(ErasureRequest, int(reference.rsplit("-", 1)[1]))
+    assert details.state == "tickets_anonymised"  # the steps before are recorded, the one killed is not
+    customer = db.session.get(Customer, erasure_world["customer_id"])
+    assert any(point.channel is Channel.EMAIL for point in customer.contact_points)
+    monkeypatch.setattr(erasure_module, "STEPS", tuple(steps))
+    assert run_erasure_jobs(clock.now()) == 1
+    db.session.expire_all()
+    assert db.session.get(ErasureRequest, details.ticket_id).state == "done"
+    resumed = _erasure_state(erasure_world["customer_id"])
+    assert [p for p in resumed["points"] if "@" in p] == [] and resumed["suppressed"] == 2
+    assert set(resumed["bodies"]) == {erasure_module.ERASED_TEXT}
+    assert run_erasure_jobs(clock.now()) == 0  # nothing left to do
+    assert count(AuditRecord, AuditRecord.action == "erasure.carried_out") == 1
+
+
+def test_an_unverified_erasure_cannot_be_approved(app, clock, customer):
+    pickup_everywhere()
+    ticket = new_ticket("erasure", email="someone@example.vn", body="Xoá dữ liệu của An")
+    db.session.add(ErasureRequest(ticket_id=ticket.id, verified_customer_id=None))
+    ticket.customer_id = customer.id  # linked later by staff after a call
+    db.session.commit()
+    _member, staff_client = _staff(app, clock)
+    response = _approve(staff_client, ticket.reference)
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ErasureRequest, ticket.id).approved_at is None
+    assert db.session.get(Customer, customer.id).erased_at is None
+    assert count(RetainedData) == 0 and count(Suppression) == 0
+
+
+def test_a_duplicate_of_an_approved_erasure_is_refused(app, clock, erasure_world):
+    reference = _ask_for_deletion(erasure_world["client"])
+    _member, staff_client = _staff(app, clock)
+    _approve(staff_client, reference)
+    again = new_ticket("erasure", customer=db.session.get(Customer, erasure_world["customer_id"]), email=AN)
+    db.session.add(ErasureRequest(ticket_id=again.id, verified_customer_id=erasure_world["customer_id"]))
+    db.session.commit()
+    mails = len(outbox())
+    _approve(staff_client, again.reference)
+    db.session.expire_all()
+    assert db.session.get(ErasureRequest, again.id).approved_at is None and len(outbox()) == mails
+
+
+def test_an_erasure_is_resolved_only_by_approving_it(app, clock, erasure_world):
+    reference = _ask_for_deletion(erasure_world["client"])
+    member, _client = _staff(app, clock)
+    ticket = db.session.get(Ticket, int(reference.rsplit("-", 1)[1]))
+    with pytest.raises(ticket_services.TicketRuleError):
+        ticket_services.change_status(ticket, member, TicketStatus.RESOLVED, clock.now())
+    db.session.rollback()
+
+
+def test_another_customers_staff_approval_post_is_a_404_for_sales(app, clock, erasure_world):
+    reference = _ask_for_deletion(erasure_world["client"])
+    _member, sales_client = _staff(app, clock, "sales")
+    response = sales_client.post(f"/board/tickets/{reference}/erasure/approve",
+                                 data={"csrf_token": _token(sales_client.get("/staff/")), "version": "1"})
+    assert response.status_code == 404
+    assert db.session.get(Customer, erasure_world["customer_id"]).erased_at is None
+
+
+def test_the_worker_erases_what_was_kept_on_its_date(app, clock, erasure_world):
+    reference = _ask_for_deletion(erasure_world["client"])
+    _member, staff_client = _staff(app, clock)
+    _approve(staff_client, reference)
+    customer_id = erasure_world["customer_id"]
+    warranty = db.session.scalars(select(RetainedData).where(RetainedData.category == "warranty")).one().until
+    later = clock.now() + timedelta(days=(warranty - clock.now().date()).days + 1)
+    assert run_erasure_jobs(later) == 1
+    state = _erasure_state(customer_id)
+    assert state["points"] == [] and len(state["orders"]) == 2 and state["name"] == "Nguyễn Văn An"
+    accounting = db.session.scalars(select(RetainedData).where(RetainedData.category == "accounting")).one().until
+    much_later = clock.now() + timedelta(days=(accounting - clock.now().date()).days + 1)
+    assert run_erasure_jobs(much_later) == 1
+    state = _erasure_state(customer_id)
+    assert state["orders"] == [] and state["name"] == ""
+    assert run_erasure_jobs(much_later) == 0
+
+
+# --- restriction and objection --------------------------------------------------------------------
+
+
+def _file_restriction(client, what: str, purpose: str = "") -> tuple[int, str]:
+    page = client.get("/requests/new/restriction")
+    key = re.search(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"', page_text(page)).group(1)
+    response = client.post("/requests/new/restriction", data={
+        "csrf_token": _token(page), "submission_key": key, "what": what, "purpose": purpose,
+        "message": "Tôi không muốn nhận quảng cáo"})
+    return response.status_code, response.headers.get("Location", "").rsplit("/", 1)[-1]
+
+
+def _apply(client, reference: str):
+    page = client.get(f"/board/tickets/{reference}")
+    version = str(db.session.get(Ticket, int(reference.rsplit("-", 1)[1])).version)
+    return client.post(f"/board/tickets/{reference}/restriction/apply",
+                       data={"csrf_token": _token(page), "version": version}, follow_redirects=True)
+
+
+def test_a_restriction_applied_by_staff_flags_the_record_everywhere(app, clock, customer):
+    pickup_everywhere()
+    client = _customer_client(app)
+    status, reference = _file_restriction(client, "restriction")
+    assert status == 303
+    member, staff_client = _staff(app, clock)
+    ticket = db.session.get(Ticket, int(reference.rsplit("-", 1)[1]))
+    with pytest.raises(ticket_services.TicketRuleError):  # not resolved before it is applied
+        ticket_services.change_status(ticket, member, TicketStatus.RESOLVED, clock.now())
+    db.session.rollback()
+    assert not rights.processing_restricted(db.session.get(Customer, customer.id))
+    page = page_text(_apply(staff_client, reference))
+    assert 'class="notice notice-error restricted"' in page
+    record = db.session.get(Customer, customer.id)
+    assert rights.processing_restricted(record) and rights.objects_to(record, Purpose.PROMOTIONS)
+    ticket = db.session.get(Ticket, ticket.id)
+    ticket_services.change_status(ticket, member, TicketStatus.RESOLVED, clock.now())
+    db.session.commit()
+    assert 'class="notice notice-info"' in page_text(client.get("/my-data"))
+
+
+def test_an_objection_stops_one_purpose_only(app, clock, customer):
+    pickup_everywhere()
+    client = _customer_client(app)
+    status, reference = _file_restriction(client, "objection", "promotions")
+    assert status == 303
+    _member, staff_client = _staff(app, clock)
+    _apply(staff_client, reference)
+    _apply(staff_client, reference)  # twice: one objection
+    record = db.session.get(Customer, customer.id)
+    assert rights.objects_to(record, "promotions") and not rights.objects_to(record, Purpose.WARRANTY)
+    assert not rights.processing_restricted(record)
+    assert count(Objection) == 1
+
+
+def test_an_objection_without_a_purpose_is_refused_with_a_message(app, clock, customer):
+    client = _customer_client(app)
+    status, _reference = _file_restriction(client, "objection")
+    assert status == 400 and count(Ticket) == 0
+    status, _reference = _file_restriction(client, "everything")
+    assert status == 400 and count(Ticket) == 0

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import RadioField, SelectChoice, SelectField
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from portal.db import EnumText, UTCDateTime, db
 from portal.enums import Department, Purpose, TicketStatus
@@ -27,7 +27,7 @@ WHAT = (("restriction", _l("Restrict all processing of my data: keep it, but do 
 class RestrictionForm(RequestMessageForm):
     what = RadioField(_l("What do you ask for?"), choices=[SelectChoice(code, title) for code, title in WHAT],
                       validators=[InputRequired(_l("Choose a restriction or an objection."))])
-    purpose = SelectField(_l("The use you object to"), validators=[Optional()],
+    purpose = SelectField(_l("The use you object to"),
                           choices=[SelectChoice("", "—")] + [SelectChoice(p.value, p.title) for p in Purpose])
     message = message_field(_l("Your reasons"))
 
