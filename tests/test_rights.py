@@ -249,6 +249,8 @@ def erasure_world(app, clock, customer):
     pickup_everywhere()
     customer_client = _customer_client(app)
     open_ticket = new_ticket("question", customer=customer, email=AN, body="Số nhà tôi là 12 Lê Lợi")
+    new_ticket("question", email=AN, body="Gửi trước khi được liên kết")  # from their address, unlinked
+    new_ticket("question", email=BINH, body="Của người khác")  # someone else's: untouched
     old_order = Order(customer_id=customer.id, reference="DH-2019-00001", description="Đầu ghi",
                       ordered_on=date(2019, 5, 2), warranty_ends_on=date(2020, 5, 2))
     db.session.add(old_order)
@@ -303,7 +305,7 @@ def test_an_approved_erasure_erases_keeps_what_the_law_requires_and_tells_the_cu
     open_ticket = db.session.get(Ticket, int(erasure_world["open_reference"].rsplit("-", 1)[1]))
     assert open_ticket.status is TicketStatus.CLOSED and open_ticket.requester_email == ""
     bodies = {entry.body for entry in db.session.scalars(select(TicketEntry).where(TicketEntry.kind != "event"))}
-    assert bodies == {erasure_module.ERASED_TEXT}
+    assert bodies == {erasure_module.ERASED_TEXT, "Của người khác"}
     ticket = db.session.get(Ticket, details.ticket_id)
     assert ticket.status is TicketStatus.RESOLVED and details.state == "done"
     # Suppressed: neither the address nor the phone (however written) can be used for marketing again.
@@ -370,7 +372,7 @@ def test_an_erasure_killed_midway_resumes_and_ends_as_a_whole_one(app, clock, er
     assert db.session.get(ErasureRequest, details.ticket_id).state == "done"
     resumed = _erasure_state(erasure_world["customer_id"])
     assert [p for p in resumed["points"] if "@" in p] == [] and resumed["suppressed"] == 2
-    assert set(resumed["bodies"]) == {erasure_module.ERASED_TEXT}
+    assert set(resumed["bodies"]) == {erasure_module.ERASED_TEXT, "Của người khác"}
     assert run_erasure_jobs(clock.now()) == 0  # nothing left to do
     assert count(AuditRecord, AuditRecord.action == "erasure.carried_out") == 1
 

@@ -21,7 +21,7 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from portal.account.models import Consent, Customer, DataChange
 from portal.audit.services import record
@@ -110,8 +110,13 @@ def kept_items(ticket_id: int) -> list[RetainedData]:
 
 # --- the steps -------------------------------------------------------------------------------------
 
-def _customer_tickets(customer_id: int) -> list[Ticket]:
-    return list(db.session.scalars(select(Ticket).where(Ticket.customer_id == customer_id).order_by(Ticket.id)))
+def _customer_tickets(customer: Customer) -> list[Ticket]:
+    """The customer's requests: those of their record, and those filed from one of their addresses
+    that nobody linked to a record."""
+    addresses = [point.value_normalized for point in customer.contact_points if point.channel is Channel.EMAIL]
+    owned = or_(Ticket.customer_id == customer.id,
+                Ticket.customer_id.is_(None) & Ticket.requester_email.in_(addresses))
+    return list(db.session.scalars(select(Ticket).where(owned).order_by(Ticket.id)))
 
 
 def suppressed(details: ErasureRequest, customer: Customer, now: datetime) -> None:
@@ -125,7 +130,7 @@ def suppressed(details: ErasureRequest, customer: Customer, now: datetime) -> No
 
 def tickets_anonymised(details: ErasureRequest, customer: Customer, now: datetime) -> None:
     """Close the customer's open requests and erase their personal content; keep their references."""
-    for ticket in _customer_tickets(customer.id):
+    for ticket in _customer_tickets(customer):
         if ticket.id != details.ticket_id and ticket.status in OPEN_STATUSES:
             old = ticket.status
             ticket.status, ticket.closed_at = TicketStatus.CLOSED, now
