@@ -396,6 +396,8 @@ TICKET_ACTIONS = {
     "extend": {"days": "5", "reason": "Kéo dài"},
     "longer-period": {"reason": "Bên thứ ba phải xử lý"},
     "link": {"customer_id": "1"},
+    "erasure/approve": {"version": "1"},
+    "restriction/apply": {"version": "1"},
 }
 
 

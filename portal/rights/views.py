@@ -44,7 +44,9 @@ from portal.tickets.models import OPEN_STATUSES, Ticket
 
 @offers_from
 def _rights_offers():
-    return [Offer(45, _l("Download a copy of your data")), Offer(50, _l("Ask us to delete your data"))]
+    """A copy works: the home page may promise it. Deletion is asked for from My data; the home page
+    promises a kind only once customers file it with a form of the kind's own (tests/test_customer_journey.py)."""
+    return [Offer(45, _l("Download a copy of your data"))]
 
 
 @bp.app_template_global()
@@ -208,11 +210,11 @@ def _ticket_for_decision(reference: str, kind: str) -> Ticket:
 
 def _decided(reference: str, change, message: str):
     """Apply ``change`` if the ticket is still at the version the page showed; commit once."""
+    ticket = _ticket_for_decision(reference, change.kind)  # 404 before anything else
     form = StaffDecisionForm()
     if not form.validate_on_submit():
         flash(_("Reload the page and try again."), "error")
         return redirect(url_for("board.ticket", reference=reference), 303)
-    ticket = _ticket_for_decision(reference, change.kind)
     try:
         if not tickets.hold_for_change(ticket, int(form.version.data)):
             db.session.rollback()
