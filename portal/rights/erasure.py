@@ -186,6 +186,8 @@ def carry_out(details: ErasureRequest, now: datetime, step_done) -> None:
     """Run the steps not yet done, recording each; ``step_done()`` (the caller's commit) follows each."""
     customer = db.session.get(Customer, details.verified_customer_id)
     for step in STEPS:
+        # Held until the step's commit: a worker resuming the same erasure waits, then sees it done.
+        db.session.refresh(details, with_for_update=True)
         if ERASURE_STATES.index(details.state) >= ERASURE_STATES.index(step.__name__):
             continue
         step(details, customer, now)

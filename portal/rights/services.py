@@ -198,13 +198,5 @@ def apply_restriction(ticket, staff, now: datetime) -> RestrictionRequest:
     return details
 
 
-def lift_restriction(customer: Customer, staff, now: datetime) -> None:
-    """End a restriction the customer asked for (not one an erasure set)."""
-    if customer.erased_at is not None or customer.restricted_at is None:
-        return
-    customer.restricted_at = None
-    record(staff, "restriction.lifted", customer)
-
-
 NO_DETAILS = _l("This request has no restriction details: ask the customer to file it on the portal.")
 NOT_LINKED = _l("Link the ticket to the customer's record first.")
