@@ -18,6 +18,8 @@ from portal.audit.models import AuditRecord
 from portal.db import db
 from portal.enums import Channel, Purpose, TicketStatus
 from portal.jobs import run_erasure_jobs
+from portal.outbox.delivery import deliver_due
+from portal.outbox.models import OutboxMessage
 from portal.rights import erasure as erasure_module
 from portal.rights import services as rights
 from portal.rights.models import DataCopy, Objection, RetainedCategory, RetainedData, Suppression
@@ -501,3 +503,16 @@ def test_an_objection_without_a_purpose_is_refused_with_a_message(app, clock, cu
     assert status == 400 and count(Ticket) == 0
     status, _reference = _file_restriction(client, "everything")
     assert status == 400 and count(Ticket) == 0
+
+
+def test_a_sent_fresh_code_is_not_kept_in_the_outbox(app, clock, customer, smtp_server):
+    app.config.update(smtp_server.app_config())
+    client = _customer_client(app)
+    _stale(clock)
+    code, _page = _fresh_code(client, "/my-data/copy")
+    message = outbox()[-1]
+    assert deliver_due(clock.now()) >= 1
+    assert code in smtp_server.received[-1].message.get_body(("plain",)).get_content()
+    db.session.expire_all()
+    message = db.session.get(OutboxMessage, message.id)
+    assert message.status == "sent" and code not in message.body_text and code not in message.body_html
