@@ -17,6 +17,7 @@ from portal.extensions import babel, csrf, limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
+from portal.rights import bp as rights_bp
 from portal.security import install_log_redaction, refuse_cross_site_requests, set_security_headers
 from portal.staff import bp as staff_bp
 from portal.staff import principal as _staff_principal  # noqa: F401  (registers the staff session loader)
@@ -70,7 +71,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for blueprint in (main_bp, auth_bp, account_bp, requests_bp, staff_bp, board_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, requests_bp, staff_bp, board_bp, rights_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)

@@ -34,6 +34,12 @@ class Defaults:
     SIGN_IN_HINT_DAYS = 30
     SESSION_IDLE_MINUTES = 30
     SESSION_ABSOLUTE_HOURS = 12
+    # Downloading a copy or asking for deletion needs a sign-in (or a fresh e-mailed code) this recent.
+    FRESH_SIGN_IN_MINUTES = 15
+    FRESH_CODES_PER_SESSION = "3 per 15 minutes"
+    # How long invoices and accounting records (the orders) are kept after the last order, when a
+    # customer's data is erased (Law on Accounting 2015 Art. 41: 10 years).
+    ACCOUNTING_RETENTION_YEARS = 10
     RATELIMIT_STORAGE_URL = "memory://"
     REQUEST_POSTS_PER_CUSTOMER = "20 per hour;5 per minute"
     REQUEST_POSTS_PER_CLIENT = "60 per hour;10 per minute"
@@ -68,7 +74,8 @@ class Defaults:
 # Settings whose environment value is not a plain string.
 _INT_SETTINGS = {
     "TRUSTED_PROXIES", "SIGN_IN_LINK_MINUTES", "SIGN_IN_MAX_WRONG_CODES", "SIGN_IN_HINT_DAYS", "SESSION_IDLE_MINUTES",
-    "SESSION_ABSOLUTE_HOURS", "SMTP_PORT", "SMTP_TIMEOUT", "MAIL_RETRY_FIRST_SECONDS",
+    "SESSION_ABSOLUTE_HOURS", "FRESH_SIGN_IN_MINUTES", "ACCOUNTING_RETENTION_YEARS", "SMTP_PORT", "SMTP_TIMEOUT",
+    "MAIL_RETRY_FIRST_SECONDS",
     "MAIL_RETRY_MAX_SECONDS", "MAIL_GIVE_UP_HOURS", "WORKER_POLL_SECONDS", "ARGON2_TIME_COST",
     "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM", "DATABASE_LOCK_WAIT_SECONDS",
 }

@@ -7,14 +7,16 @@ from datetime import datetime
 
 from portal.db import db
 from portal.outbox.delivery import deliver_due
+from portal.rights import erasure
 from portal.tickets.services import escalate_overdue
 
 log = logging.getLogger(__name__)
 
 
 def run_due_jobs(now: datetime) -> int:
-    """Escalate missed acknowledgements and overdue tickets (their e-mails join the outbox), then
-    deliver the outbox.
+    """Escalate missed acknowledgements and overdue tickets (their e-mails join the outbox), finish
+    interrupted erasures and erase what erasures kept once its date has passed, then deliver the
+    outbox.
 
     Return how much work was done, so an idle worker knows to wait before the next round.
     """
@@ -22,4 +24,19 @@ def run_due_jobs(now: datetime) -> int:
     db.session.commit()
     if escalated:
         log.info("Escalated %s overdue ticket(s)", escalated)
-    return escalated + deliver_due(now)
+    erased = run_erasure_jobs(now)
+    return escalated + erased + deliver_due(now)
+
+
+def run_erasure_jobs(now: datetime) -> int:
+    """Resume approved erasures that were interrupted (each step commits with its record), then erase
+    the data kept after an erasure whose date has passed."""
+    resumed = erasure.unfinished()
+    for details in resumed:
+        erasure.carry_out(details, now, db.session.commit)
+    db.session.commit()
+    expired = erasure.erase_expired(now.date(), now)
+    db.session.commit()
+    if resumed or expired:
+        log.info("Resumed %s erasure(s); erased %s retained item(s)", len(resumed), expired)
+    return len(resumed) + expired

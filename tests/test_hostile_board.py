@@ -397,6 +397,8 @@ TICKET_ACTIONS = {
     "name": {"decision": "approve", "reason": ""},
     "longer-period": {"reason": "Bên thứ ba phải xử lý"},
     "link": {"customer_id": "1"},
+    "erasure/approve": {"version": "1"},
+    "restriction/apply": {"version": "1"},
 }
 
 

@@ -34,6 +34,7 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "account.edit_notes": ("customer", "/my-data/notes"), "account.propose_name": ("customer", "/my-data/name"),
         "requests.show": ("customer", f"/requests/{reference}"), "requests.new": ("customer", "/requests/new"),
         "requests.new_of_kind": ("customer", "/requests/new/question"),
+        "rights.copy": ("customer", "/my-data/copy"), "rights.delete": ("customer", "/my-data/delete"),
         "staff.home": ("care", "/staff/"), "board.queue": ("care", "/board/?view=department"),
         "board.ticket": ("care", f"/board/tickets/{reference}"), "board.dashboard": ("board", "/board/dashboard"),
         "board.settings": ("admin", "/board/settings"), "staff.members": ("admin", "/staff/admin/members"),

@@ -50,6 +50,11 @@ class Customer(db.Model):
     data_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # A new full name the customer asked for, waiting for staff to approve or reject it.
     proposed_full_name: Mapped[str | None] = mapped_column(String(200))
+    # Processing restricted (the customer asked, or what an erasure keeps): the record is kept and
+    # nothing else is done with it — no edits, no marketing (see portal/rights/services.py).
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The customer's data was erased at their request; what the law still requires is kept, restricted.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer", order_by="ContactPoint.id")

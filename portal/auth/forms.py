@@ -35,5 +35,17 @@ class CodeForm(PortalForm):
             raise ValidationError(_l("The code has 8 letters and digits, like ABCD-2345."))
 
 
+class FreshCodeRequestForm(PortalForm):
+    """"E-mail me a code": where to go back to once the code is entered."""
+
+    next = HiddenField()
+
+
+class FreshCodeForm(CodeForm):
+    """The fresh code, and where to go back to."""
+
+    next = HiddenField()
+
+
 class SignOutForm(PortalForm):
     pass

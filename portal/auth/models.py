@@ -24,6 +24,9 @@ class CustomerSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the customer last proved again that they read the mailbox (a fresh code, see auth/fresh.py);
+    # the sign-in itself counts as fresh from created_at.
+    fresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(20))  # signed_out | idle | expired
 
     customer: Mapped[Customer | None] = relationship()

@@ -35,7 +35,8 @@ class CustomerPrincipal(UserMixin):
         if row.customer_id is None:
             return None
         return SimpleNamespace(id=row.customer_id, full_name=row.full_name, notes=row.notes, source=row.source,
-                               preferred_locale=row.preferred_locale, created_at=row.customer_since)
+                               preferred_locale=row.preferred_locale, created_at=row.customer_since,
+                               restricted_at=row.restricted_at, erased_at=row.erased_at)
 
     @property
     def customer_since(self):
@@ -48,6 +49,16 @@ class CustomerPrincipal(UserMixin):
         staff view of it (None for an address we hold no record for)."""
         row = self._row  # the record's creation time too: an id alone may come back after a restore
         return (row.customer_id, row.customer_since, row.email, row.data_version, row.latest_view)
+
+    @property
+    def session_id(self) -> int:
+        return self._row.id
+
+    @property
+    def fresh_since(self) -> datetime:
+        """When the customer last proved they read the mailbox: the sign-in, or a fresh code since."""
+        row = self._row
+        return max(row.created_at, row.fresh_at) if row.fresh_at else row.created_at
 
     @property
     def preferred_locale(self) -> str | None:

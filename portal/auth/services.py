@@ -180,7 +180,7 @@ def try_code(link: EmailLink, raw_code: str, now: datetime) -> CodeResult:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(link)
-    record("anonymous", "sign_in.wrong_code", f"customer:{link.customer_id}" if link.customer_id else "",
+    record("anonymous", f"{link.purpose}.wrong_code", f"customer:{link.customer_id}" if link.customer_id else "",
            link_id=link.id, wrong_codes=link.wrong_code_count)
     return CodeResult.LOCKED if link.voided_at else CodeResult.WRONG
 
@@ -209,8 +209,10 @@ def _session_statement():
                    .correlate(Customer).scalar_subquery())
     return (select(CustomerSession.id, CustomerSession.customer_id, CustomerSession.email,
                    CustomerSession.created_at, CustomerSession.last_seen_at, CustomerSession.ended_at,
-                   Customer.full_name, Customer.notes, Customer.source, Customer.preferred_locale,
+                   CustomerSession.fresh_at, Customer.full_name, Customer.notes, Customer.source,
+                   Customer.preferred_locale,
                    Customer.created_at.label("customer_since"), Customer.data_version,
+                   Customer.restricted_at, Customer.erased_at,
                    latest_view.label("latest_view"))
             .outerjoin(Customer, Customer.id == CustomerSession.customer_id)
             .where(CustomerSession.key_hash == bindparam("key_hash")))

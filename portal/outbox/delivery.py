@@ -85,7 +85,7 @@ def _forget_secrets(message: OutboxMessage, config) -> None:
     database holds only hashes of those. The development mailbox is the inbox itself, so it keeps them."""
     if config["MAIL_TRANSPORT"] == "mailbox":
         return
-    with_codes = message.purpose == "sign_in_link"
+    with_codes = message.purpose in ("sign_in_link", "fresh_sign_in")  # the e-mails that carry a code
     message.body_text = redact_secrets(message.body_text, with_codes)
     message.body_html = redact_secrets(message.body_html, with_codes)
 

@@ -1,0 +1,273 @@
+"""The customer's pages for a copy of their data and for deletion, the fresh-code step, and the
+staff's decisions on erasure and restriction tickets (posted from the kinds' partials on the ticket
+page)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import clock
+from portal.access import customer_required, staff_required
+from portal.account.models import Customer, bump_data_versions
+from portal.auth.forms import FreshCodeForm, FreshCodeRequestForm
+from portal.auth.fresh import (
+    ask_for_fresh_code,
+    confirm_fresh_code,
+    fresh_attempts_left,
+    fresh_sign_in_required,
+    send_fresh_code,
+)
+from portal.auth.services import CodeResult
+from portal.db import db
+from portal.extensions import limiter
+from portal.hashing import keyed_hash
+from portal.offers import Offer, offers_from
+from portal.rights import bp, erasure, services
+from portal.rights.forms import CopyForm, DeletionForm, StaffDecisionForm
+from portal.rights.models import REASONS, CopyFormat
+from portal.security import safe_next_path
+from portal.tickets import services as tickets
+from portal.tickets.board import queries
+from portal.tickets.kinds.erasure import ErasureRequest
+from portal.tickets.models import OPEN_STATUSES, Ticket
+
+
+@offers_from
+def _rights_offers():
+    """A copy works: the home page may promise it. Deletion is asked for from My data; the home page
+    promises a kind only once customers file it with a form of the kind's own (tests/test_customer_journey.py)."""
+    return [Offer(45, _l("Download a copy of your data"))]
+
+
+@bp.app_template_global()
+def data_copies(customer_id: int):
+    """The copies the customer downloaded, newest first (My data lists them)."""
+    return services.copies_of(customer_id)
+
+
+@bp.app_template_global()
+def erasure_kept(ticket_id: int):
+    """What an erasure kept, why and until when (the erasure ticket's partials show it)."""
+    return erasure.kept_items(ticket_id)
+
+
+# --- the fresh sign-in step -------------------------------------------------------------------------
+
+def _fresh_key() -> str:
+    return "fresh:" + keyed_hash(str(getattr(current_user, "session_id", "")))
+
+
+def _fresh_code_limit() -> str:
+    return current_app.config["FRESH_CODES_PER_SESSION"]
+
+
+def _attempt_limit() -> str:
+    return current_app.config["SIGN_IN_ATTEMPTS_PER_CLIENT"]
+
+
+@bp.route("/confirm-it-is-you/send", methods=["POST"])
+@customer_required
+@limiter.limit(_fresh_code_limit, key_func=_fresh_key)
+def send_fresh():
+    """E-mail a fresh code to the signed-in address and ask for it."""
+    form = FreshCodeRequestForm()
+    next_path = safe_next_path(form.next.data) or url_for("account.my_data")
+    if not form.validate_on_submit():
+        return ask_for_fresh_code(status=400, next_path=next_path)
+    send_fresh_code(current_user, str(get_locale()), clock.now())
+    db.session.commit()
+    return ask_for_fresh_code(sent=True, next_path=next_path)
+
+
+@bp.route("/confirm-it-is-you/code", methods=["POST"])
+@customer_required
+@limiter.limit(_attempt_limit)
+def enter_fresh_code():
+    """Check the fresh code; a right one goes back to the page that asked for it."""
+    form = FreshCodeForm()
+    next_path = safe_next_path(form.next.data) or url_for("account.my_data")
+    if not form.validate_on_submit():
+        return ask_for_fresh_code(form, sent=True, status=400, next_path=next_path)
+    result = confirm_fresh_code(current_user, form.code.data, clock.now())
+    db.session.commit()  # a wrong code counts even though the page shows an error
+    if result is CodeResult.ACCEPTED:
+        return redirect(next_path, 303)
+    if result is CodeResult.WRONG:
+        left = fresh_attempts_left(current_user)
+        form.code.errors.append(_("That code is not right. Attempts left: %(num)d.", num=left))
+    else:
+        form.code.errors.append(_("This code no longer works (too old, used, or too many wrong tries). Ask for a "
+                                  "new one below."))
+    return ask_for_fresh_code(form, sent=True, status=400, next_path=next_path)
+
+
+# --- a copy of the data -----------------------------------------------------------------------------
+
+@bp.route("/my-data/copy")
+@customer_required
+@fresh_sign_in_required
+def copy():
+    """Offer a copy of everything held about the customer, as a file or a printable page."""
+    return render_template("rights/copy.html", form=CopyForm(formdata=None), has_record=current_user.customer_id)
+
+
+@bp.route("/my-data/copy", methods=["POST"])
+@customer_required
+@fresh_sign_in_required
+def download_copy():
+    """Hand over the copy and log the download."""
+    form = CopyForm()
+    if current_user.customer_id is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return render_template("rights/copy.html", form=form, has_record=True), 400
+    now = clock.now()
+    customer = db.session.get(Customer, current_user.customer_id)
+    data = services.copy_of_data(customer, current_user.email, now)
+    copy_format = CopyFormat(form.format.data)
+    services.record_copy(current_user, customer.id, copy_format, now)
+    bump_data_versions(db.session.connection(), [customer.id])
+    db.session.commit()
+    if copy_format is CopyFormat.PRINT:
+        return render_template("rights/copy_print.html", data=data, customer=customer)
+    response = make_response(json.dumps(data, ensure_ascii=False, indent=2))
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="khoingo-my-data-{now:%Y-%m-%d}.json"'
+    return response
+
+
+# --- deletion ----------------------------------------------------------------------------------------
+
+def _deletion_page(form, status: int = 200):
+    customer = db.session.get(Customer, current_user.customer_id) if current_user.customer_id else None
+    plan = erasure.retention_plan(customer, clock.now().date()) if customer else {}
+    open_count = db.session.scalar(select(db.func.count(Ticket.id)).where(
+        Ticket.customer_id == current_user.customer_id, Ticket.status.in_(OPEN_STATUSES))) if customer else 0
+    return render_template("rights/delete.html", form=form, customer=customer, plan=plan, reasons=REASONS,
+                           open_count=open_count), status
+
+
+@bp.route("/my-data/delete", methods=["GET", "POST"])
+@customer_required
+@fresh_sign_in_required
+def delete():
+    """Explain what deleting the data means, and file the request for it."""
+    form = DeletionForm()
+    if not form.is_submitted():
+        form.submission_key.data = secrets.token_hex(16)
+        return _deletion_page(form)
+    if current_user.customer_id is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return _deletion_page(form, 400)
+    ticket, created = _file_erasure(form)
+    if created:
+        flash(_("Your request is filed. Its reference is %(reference)s.", reference=ticket.reference), "success")
+    else:
+        flash(_("You already have an open request of this kind (%(reference)s): your message was added to it.",
+                reference=ticket.reference), "info")
+    return redirect(url_for("requests.show", reference=ticket.reference), 303)
+
+
+def _file_erasure(form):
+    body = (form.message.data or "").strip() or _("Please delete my personal data.")
+
+    def file():
+        return tickets.create_ticket(
+            kind="erasure", body=body, requester_email=current_user.email, customer_id=current_user.customer_id,
+            locale=str(get_locale()), now=clock.now(), submission_key=form.submission_key.data,
+            details=ErasureRequest(verified_customer_id=current_user.customer_id))
+
+    try:
+        result = file()
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()  # the same form twice, or a colleague's change: once more from what is stored
+        result = file()
+        db.session.commit()
+    return result
+
+
+# --- staff decisions -----------------------------------------------------------------------------
+
+def _ticket_for_decision(reference: str, kind: str) -> Ticket:
+    member = current_user.staff
+    ticket = queries.find_ticket(reference, member)
+    if ticket is None or str(ticket.kind) != kind or not ticket.can_be_worked_by(member):
+        abort(404)
+    return ticket
+
+
+def _decided(reference: str, change, message: str):
+    """Apply ``change`` if the ticket is still at the version the page showed; commit once."""
+    ticket = _ticket_for_decision(reference, change.kind)  # 404 before anything else
+    form = StaffDecisionForm()
+    if not form.validate_on_submit():
+        flash(_("Reload the page and try again."), "error")
+        return redirect(url_for("board.ticket", reference=reference), 303)
+    try:
+        if not tickets.hold_for_change(ticket, int(form.version.data)):
+            db.session.rollback()
+            flash(_("Someone else changed this ticket meanwhile. Nothing was applied: check it and try again."),
+                  "error")
+            return redirect(url_for("board.ticket", reference=reference), 303)
+        result = change(ticket)
+        db.session.commit()
+    except tickets.TicketRuleError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("board.ticket", reference=reference), 303)
+    except (StaleDataError, OperationalError):
+        db.session.rollback()
+        flash(_("Someone else changed this ticket meanwhile. Nothing was applied: check it and try again."), "error")
+        return redirect(url_for("board.ticket", reference=reference), 303)
+    change.after(result)
+    flash(message, "success")
+    return redirect(url_for("board.ticket", reference=reference), 303)
+
+
+class _Approval:
+    kind = "erasure"
+
+    def __call__(self, ticket):
+        return erasure.approve(ticket, current_user.staff, clock.now())
+
+    @staticmethod
+    def after(details):
+        """Carry the erasure out, step by step, each step committed with its record."""
+        erasure.carry_out(db.session.get(ErasureRequest, details.ticket_id), clock.now(), db.session.commit)
+
+
+class _Restriction:
+    kind = "restriction"
+
+    def __call__(self, ticket):
+        return services.apply_restriction(ticket, current_user.staff, clock.now())
+
+    @staticmethod
+    def after(details):
+        pass
+
+
+@bp.route("/board/tickets/<reference>/erasure/approve", methods=["POST"])
+@staff_required("ticket.work")
+def approve_erasure(reference: str):
+    """Approve an erasure: erase at once what nothing requires, restrict what must be kept."""
+    return _decided(reference, _Approval(), _("The erasure was carried out and the customer was told what is kept."))
+
+
+@bp.route("/board/tickets/<reference>/restriction/apply", methods=["POST"])
+@staff_required("ticket.work")
+def apply_restriction(reference: str):
+    """Apply the restriction or objection the customer asked for."""
+    return _decided(reference, _Restriction(), _("Applied. The record now shows it to every member of staff."))
