@@ -76,9 +76,10 @@ def cookies() -> list[dict]:
     config = current_app.config
     return [
         {"name": config["SESSION_COOKIE_NAME"], "path": "/",
-         "what": _l("Keeps you signed in, your language choice and the protection of forms against forgery. "
-                    "It holds only a random key; your session on our server ends after %(idle)s minutes "
-                    "without use or %(hours)s hours in all, or when you sign out.",
+         "what": _l("Holds a random key naming your session on our server (which keeps you signed in), your "
+                    "language choice and the token that protects forms against forgery; it is signed, so it "
+                    "cannot be altered. Your session ends after %(idle)s minutes without use or %(hours)s hours "
+                    "in all, or when you sign out.",
                     idle=config["SESSION_IDLE_MINUTES"], hours=config["SESSION_ABSOLUTE_HOURS"])},
         {"name": NONCE_COOKIE, "path": COOKIE_PATH,
          "what": _l("Set when you ask for a sign-in link, so that the link signs you in only in the browser that "
