@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
+from flask import render_template
 from sqlalchemy import select, update
 
 from portal.account.models import Order
@@ -189,3 +191,14 @@ def test_sales_see_do_not_contact_beside_the_withdrawal_request(clock, signed_in
     assert "Notices about our exchanges with you" in notice and "Promotion of our products" in notice
     assert "Customer surveys" in notice  # never given
     assert "Consents withdrawn" in page  # the request's details
+
+
+def test_the_do_not_contact_partial_takes_a_bare_consent_state(app, customer):
+    state = current_consents(ledger_of(customer.id))
+    with app.test_request_context():
+        html = render_template("consent/_do_not_contact.html", consent_state=state)
+        granted = render_template("consent/_do_not_contact.html", consent_state={
+            purpose: SimpleNamespace(granted=True, recorded_at=None) for purpose in state})
+    assert "Quảng bá sản phẩm và dịch vụ của công ty" in html and "Khảo sát khách hàng" in html  # withdrawn, never
+    assert "Thông báo về việc trao đổi" not in html  # given
+    assert "do-not-contact" not in granted  # nothing barred: nothing shown
