@@ -13,14 +13,17 @@ from portal import models as _models  # noqa: F401  (every table, for Alembic an
 from portal.account import bp as account_bp
 from portal.auth import principal as _customer_principal  # noqa: F401  (registers the customer session loader)
 from portal.auth.views import bp as auth_bp
+from portal.consent.views import bp as consent_bp
 from portal.extensions import babel, csrf, limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
+from portal.privacy import bp as privacy_bp
 from portal.rights import bp as rights_bp
 from portal.security import install_log_redaction, refuse_cross_site_requests, set_security_headers
 from portal.staff import bp as staff_bp
 from portal.staff import principal as _staff_principal  # noqa: F401  (registers the staff session loader)
+from portal.tickets import consent_withdrawals as _consent_withdrawals  # noqa: F401  (withdrawals open tickets)
 from portal.tickets.board import bp as board_bp
 from portal.tickets.views import bp as requests_bp
 from portal.worker import start_background_worker
@@ -71,7 +74,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for blueprint in (main_bp, auth_bp, account_bp, requests_bp, staff_bp, board_bp, rights_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
+                      rights_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from portal.db import db
 from portal.outbox.delivery import deliver_due
+from portal.retention import purge_expired
 from portal.rights import erasure
 from portal.tickets.services import escalate_overdue
 
@@ -15,8 +16,8 @@ log = logging.getLogger(__name__)
 
 def run_due_jobs(now: datetime) -> int:
     """Escalate missed acknowledgements and overdue tickets (their e-mails join the outbox), finish
-    interrupted erasures and erase what erasures kept once its date has passed, then deliver the
-    outbox.
+    interrupted erasures and erase what erasures kept once its date has passed, purge the portal's
+    own data past its retention period, then deliver the outbox.
 
     Return how much work was done, so an idle worker knows to wait before the next round.
     """
@@ -25,7 +26,11 @@ def run_due_jobs(now: datetime) -> int:
     if escalated:
         log.info("Escalated %s overdue ticket(s)", escalated)
     erased = run_erasure_jobs(now)
-    return escalated + erased + deliver_due(now)
+    purged = purge_expired(now)
+    db.session.commit()
+    if purged:
+        log.info("Purged %s row(s) past their retention period", purged)
+    return escalated + erased + purged + deliver_due(now)
 
 
 def run_erasure_jobs(now: datetime) -> int:

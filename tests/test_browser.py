@@ -59,12 +59,12 @@ def check_my_data(page, live, locale: str, warranty_ends_on) -> None:
     expect(order_row.get_by_role("cell").nth(3)).to_have_text(live.date(locale, warranty_ends_on))
 
     consents = page.get_by_role("region", name=t(locale, "Your consents"))
-    warranty = consents.get_by_role("listitem").filter(has_text=live.title(locale, Purpose.WARRANTY))
-    expect(warranty).to_contain_text(t(locale, "Given"))
-    expect(warranty).to_contain_text(live.title(locale, ConsentMethod.WEB_FORM))
-    expect(warranty).to_contain_text("form-1001")
+    notices = consents.get_by_role("listitem").filter(has_text=live.title(locale, Purpose.NOTICES))
+    expect(notices).to_contain_text(t(locale, "Given on %(date)s", date=""))
+    expect(notices).to_contain_text(live.title(locale, ConsentMethod.WEB_FORM))
+    expect(notices).to_contain_text("form-1001")
     promotions = consents.get_by_role("listitem").filter(has_text=live.title(locale, Purpose.PROMOTIONS))
-    expect(promotions).to_contain_text(t(locale, "Not given"))
+    expect(promotions).to_contain_text(t(locale, "Withdrawn on %(date)s", date=""))
     expect(promotions).to_contain_text(live.title(locale, ConsentMethod.RECORDED_CALL))
     expect(promotions).to_contain_text("call-7.mp3")
 

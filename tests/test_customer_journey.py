@@ -82,8 +82,8 @@ def error_summary(page: str) -> str | None:
 
 
 # The words of what later features bring, by the kind that brings them: absent until it works.
-LATER_PROMISES = {"erasure": "delete", "correction": "correct", "consent_withdrawal": "withdraw",
-                  "leak_complaint": "leak"}
+# (Withdrawing consent works on My data, with its switches, whether or not the kind is filed by hand.)
+LATER_PROMISES = {"erasure": "delete", "correction": "correct", "leak_complaint": "leak"}
 
 
 def offered_items(page: str) -> list[str]:

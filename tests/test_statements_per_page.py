@@ -40,6 +40,8 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "board.settings": ("admin", "/board/settings"), "staff.members": ("admin", "/staff/admin/members"),
         "staff.member": ("admin", f"/staff/admin/members/{member}"),
         "staff.deactivate": ("admin", f"/staff/admin/members/{member}/deactivate"),
+        "privacy.current_notice": ("visitor", "/privacy"), "privacy.notice": ("customer", "/privacy/1"),
+        "privacy.your_rights": ("customer", "/your-rights"),
     }
 
 

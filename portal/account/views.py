@@ -9,7 +9,7 @@ from portal import clock, page_cache
 from portal.access import customer_required
 from portal.account import bp
 from portal.account.services import customer_record
-from portal.audit.access_log import access_history
+from portal.audit.access_log import access_history, local_day
 from portal.enums import Channel
 from portal.offers import Offer, offers_from
 
@@ -37,7 +37,8 @@ def my_data():
         return render_template("account/my_data.html", customer=customer, email=current_user.email,
                                channels=list(Channel), history=history, history_notice=notice, before=before)
 
-    return page_cache.serve(("customer", *current_user.record_version), draw)
+    # and today: what rests on the contract ends with a warranty's last day (consent's section)
+    return page_cache.serve(("customer", *current_user.record_version, local_day(clock.now())), draw)
 
 
 def _day_before(value: str | None) -> tuple[date | None, str | None]:
