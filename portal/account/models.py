@@ -46,6 +46,8 @@ class Customer(db.Model):
     # Moves on with every change to the record (see bump_data_versions): pages drawn from the record
     # are kept only as long as it has not moved.
     data_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The record's key in the company's sales system (``flask customers import``); None: not imported.
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer", order_by="ContactPoint.id")
@@ -118,12 +120,15 @@ class DataChange(db.Model):
     """One change to a customer's data: who, when, which field, old value and new value."""
 
     __tablename__ = "data_changes"
-    __table_args__ = (ActorKind.check("actor_kind", "actor_kind_known"),)
+    __table_args__ = (ActorKind.check("actor_kind", "actor_kind_known"), DataSource.check("source", "source_known"))
 
     belongs_to_record = True  # a change here moves the customer's record on (see below)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Where the change came from: this portal, the board, a phone call, the import (None: not known).
+    # A change that names none takes its unit of work's (see changes_come_from).
+    source: Mapped[DataSource | None] = mapped_column(EnumText(DataSource, 20))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_kind: Mapped[ActorKind] = mapped_column(EnumText(ActorKind, 10))
     actor_name: Mapped[str] = mapped_column(String(200), default="")
@@ -153,11 +158,30 @@ def field_title(field: str) -> str:
 
 
 
+CHANGE_SOURCE = "data_change_source"
+
+
+def changes_come_from(session: Session, source: DataSource) -> None:
+    """Say where the changes of ``session``'s unit of work come from: every history line flushed
+    from now on that names no source of its own is marked with ``source`` (lines written by other
+    services, such as the consent ledger's, included)."""
+    session.info[CHANGE_SOURCE] = DataSource(source)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_change_source(session, *args) -> None:
+    session.info.pop(CHANGE_SOURCE, None)
+
+
 @event.listens_for(Session, "before_flush")
 def _note_changed_records(session, flush_context, instances) -> None:
     """Note which customers' records this flush changes (through the ORM)."""
     changed = session.info.setdefault("changed_customers", set())
+    source = session.info.get(CHANGE_SOURCE)
     for thing in chain(session.new, session.dirty, session.deleted):
+        if source is not None and isinstance(thing, DataChange) and thing.source is None:
+            thing.source = source
         if isinstance(thing, Customer) and thing.id is not None:
             changed.add(thing.id)
         elif getattr(thing, "belongs_to_record", False) and thing.customer_id is not None:

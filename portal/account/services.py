@@ -28,7 +28,7 @@ LISTS = {
     "orders": (Order, ("reference", "description", "ordered_on", "warranty_ends_on"), ("ordered_on", "id")),
     "consents": (ConsentEntry, ("purpose", "granted", "method", "evidence", "recorded_at", "actor_kind", "actor_name",
                                 "notice_version"), ("-recorded_at", "-id")),
-    "changes": (DataChange, ("changed_at", "actor_kind", "actor_name", "field", "old_value", "new_value"),
+    "changes": (DataChange, ("changed_at", "actor_kind", "actor_name", "field", "old_value", "new_value", "source"),
                 ("-changed_at", "-id")),
 }
 
