@@ -35,6 +35,7 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "board.settings": ("admin", "/board/settings"), "staff.members": ("admin", "/staff/admin/members"),
         "staff.member": ("admin", f"/staff/admin/members/{member}"),
         "staff.deactivate": ("admin", f"/staff/admin/members/{member}/deactivate"),
+        "auth.choose_record": ("customer", "/sign-in/records"),
         "customers.search": ("care", "/board/customers/?q=an"), "customers.new": ("care", "/board/customers/new"),
         "customers.record": ("care", f"/board/customers/{world['customer'].id}"),
         "customers.edit": ("care", f"/board/customers/{world['customer'].id}/edit"),
