@@ -315,8 +315,8 @@ def _insert_details(rows: list[ImportRow], ids: dict[str, int], now: datetime) -
                                 "consents": {purpose.value: granted for purpose, granted in row.consents.items()}}})
     for model, values in ((ContactPoint, points), (DataChange, changes), (ConsentEntry, consents),
                           (AuditRecord, audits)):
-        if values:
-            db.session.execute(insert(model), values)
+        if values:  # the table's own INSERT: the rows are plain values, no objects of the session
+            db.session.execute(insert(model.__table__), values)
 
 
 # --- the report ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ and nothing is changed."""
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,9 +72,13 @@ class CleanContact:
         return f"{self.channel.value}:{self.kind.value}"
 
 
+CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def has_controls(text: str, allow_lines: bool = False) -> bool:
-    allowed = "\n\r\t" if allow_lines else ""
-    return any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in text)
+    """Whether ``text`` holds control characters (line breaks and tabs allowed in ``allow_lines``)."""
+    return bool((CONTROLS_BUT_LINES if allow_lines else CONTROLS).search(text))
 
 
 def clean_name(raw: str | None) -> str:
