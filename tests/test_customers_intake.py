@@ -157,10 +157,14 @@ def test_another_records_contact_id_in_an_edit_form_is_refused(client, sales):
     customer = make_customer()
     other = make_customer(email="khac@example.vn", name="Khách khác", order="DH-2026-00009")
     foreign = other.contact_points[0]
-    data = edit_data(client, customer.id, **{"contacts-0-contact_id": str(foreign.id),
-                                             "contacts-0-value": "hacked@example.vn"})
+    # Rows 0-2 hold the record's own three, rows 3-4 are blank: the foreign id rides on row 4.
+    data = edit_data(client, customer.id, **{"contacts-4-contact_id": str(foreign.id),
+                                             "contacts-4-kind": "email:personal",
+                                             "contacts-4-value": "hacked@example.vn"})
     response = client.post(f"/board/customers/{customer.id}/edit", data=data)
     assert response.status_code == 400
+    error = re.search(r'id="contacts-(\d)-value-error"', page_text(response))
+    assert error and error.group(1) == "4"  # shown on the row that carried it
     db.session.expire_all()
     assert db.session.get(ContactPoint, foreign.id).value == "khac@example.vn"
     assert count(DataChange, DataChange.customer_id.in_((customer.id, other.id))) == 0

@@ -66,6 +66,7 @@ class CleanContact:
     kind: ContactKind
     value: str
     normalized: str
+    row: int = 0  # the form's row it was read from (where a problem with it is shown)
 
     @property
     def field(self) -> str:
@@ -136,14 +137,14 @@ def clean_contacts(rows: list[ContactInput]) -> list[CleanContact]:
             continue
         if not (row.value or "").strip():
             if contact_id is not None:
-                clean.append(CleanContact(contact_id, Channel.ADDRESS, ContactKind.HOME, "", ""))
+                clean.append(CleanContact(contact_id, Channel.ADDRESS, ContactKind.HOME, "", "", index))
             continue
         try:
             channel, kind, value, normalized = clean_contact(row.kind, row.value)
         except ValueError as problem:
             problems[("contacts", index)] = problem.args[0]
             continue
-        clean.append(CleanContact(contact_id, channel, kind, value, normalized))
+        clean.append(CleanContact(contact_id, channel, kind, value, normalized, index))
     if problems:
         raise IntakeProblem(problems)
     return clean
@@ -211,9 +212,8 @@ def update_customer(customer: Customer, *, version, full_name: str, notes: str, 
     """Apply a staff member's corrections to ``customer``; return the fields changed (history lines
     with old → new, one audit record). Contact ids must be this record's own."""
     existing = {point.id: point for point in customer.contact_points}
-    strangers = {("contacts", index): _l("That contact detail is not part of this record.")
-                 for index, contact in enumerate(contacts)
-                 if contact.contact_id is not None and contact.contact_id not in existing}
+    strangers = {("contacts", contact.row): _l("That contact detail is not part of this record.")
+                 for contact in contacts if contact.contact_id is not None and contact.contact_id not in existing}
     if strangers:
         raise IntakeProblem(strangers)
     claim_version(customer, version)
