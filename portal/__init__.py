@@ -14,6 +14,7 @@ from portal.account import bp as account_bp
 from portal.auth import principal as _customer_principal  # noqa: F401  (registers the customer session loader)
 from portal.auth.views import bp as auth_bp
 from portal.consent.views import bp as consent_bp
+from portal.customers import bp as customers_bp
 from portal.extensions import babel, csrf, limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
 from portal.main.views import bp as main_bp
@@ -75,7 +76,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
-                      rights_bp):
+                      rights_bp, customers_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)

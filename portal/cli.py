@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal import clock
+from portal.customers.cli import customers_group
 from portal.db import db
 from portal.demo import load_demo_data
 from portal.outbox.delivery import resend
@@ -21,6 +22,7 @@ def register(app) -> None:
     app.cli.add_command(demo_group)
     app.cli.add_command(outbox_group)
     app.cli.add_command(staff_group)
+    app.cli.add_command(customers_group)
 
 
 @click.command("worker")

@@ -46,6 +46,7 @@ class DataSource(TitledEnum):
     WEB_FORM = "web_form", _l("Service-request web form")
     PORTAL = "portal", _l("This portal")
     STAFF = "staff", _l("Entered by our staff")
+    IMPORT = "import", _l("Imported from our sales system")
 
 
 class Purpose(TitledEnum):
@@ -106,6 +107,7 @@ class ViewedPage(TitledEnum):
     TICKET = "ticket", _l("the request's page")
     QUEUE = "queue", _l("a list of requests")
     SEARCH = "search", _l("a search")
+    RECORD = "record", _l("your record on the board")
 
 
 class EntryKind(TitledEnum):

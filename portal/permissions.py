@@ -14,6 +14,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "ticket.work": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
     "ticket.route": frozenset({Role.BOARD, Role.SALES, Role.CARE, Role.ADMIN}),
     "customer.view": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
+    "customer.find": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
+    "customer.edit": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
     "evidence.view": frozenset({Role.BOARD}),
     "dashboard.view": frozenset({Role.BOARD, Role.ADMIN}),
     "settings.edit": frozenset({Role.ADMIN}),

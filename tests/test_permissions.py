@@ -22,6 +22,8 @@ EXPECTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "ticket.work": (True, True, True, False),
     "ticket.route": (True, True, True, True),
     "customer.view": (True, True, True, False),
+    "customer.find": (True, True, True, False),
+    "customer.edit": (True, True, True, False),
     "evidence.view": (True, False, False, False),
     "dashboard.view": (True, False, False, True),
     "settings.edit": (False, False, False, True),

@@ -42,6 +42,10 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "staff.deactivate": ("admin", f"/staff/admin/members/{member}/deactivate"),
         "privacy.current_notice": ("visitor", "/privacy"), "privacy.notice": ("customer", "/privacy/1"),
         "privacy.your_rights": ("customer", "/your-rights"),
+        "auth.choose_record": ("customer", "/sign-in/records"),
+        "customers.search": ("care", "/board/customers/?q=an"), "customers.new": ("care", "/board/customers/new"),
+        "customers.record": ("care", f"/board/customers/{world['customer'].id}"),
+        "customers.edit": ("care", f"/board/customers/{world['customer'].id}/edit"),
     }
 
 

@@ -55,6 +55,8 @@ class Customer(db.Model):
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The customer's data was erased at their request; what the law still requires is kept, restricted.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The record's key in the company's sales system (``flask customers import``); None: not imported.
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="customer", order_by="ContactPoint.id")
@@ -143,7 +145,8 @@ class DataChange(db.Model):
     field: Mapped[str] = mapped_column(String(100))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
-    # Where the change was made: "portal" (the customer on My data), "staff" (the board); None before 0010.
+    # Where the change came from: this portal, the board, a phone call, the import (None: before 0010).
+    # A change that names none takes its unit of work's (see changes_come_from).
     via: Mapped[DataSource | None] = mapped_column(EnumText(DataSource, 20))
 
     customer: Mapped[Customer] = relationship(back_populates="changes")
@@ -168,11 +171,30 @@ def field_title(field: str) -> str:
 
 
 
+CHANGE_SOURCE = "data_change_source"
+
+
+def changes_come_from(session: Session, source: DataSource) -> None:
+    """Say where the changes of ``session``'s unit of work come from: every history line flushed
+    from now on that names no ``via`` of its own is marked with ``source`` (lines written by other
+    services, such as the consent ledger's, included)."""
+    session.info[CHANGE_SOURCE] = DataSource(source)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_change_source(session, *args) -> None:
+    session.info.pop(CHANGE_SOURCE, None)
+
+
 @event.listens_for(Session, "before_flush")
 def _note_changed_records(session, flush_context, instances) -> None:
     """Note which customers' records this flush changes (through the ORM)."""
     changed = session.info.setdefault("changed_customers", set())
+    source = session.info.get(CHANGE_SOURCE)
     for thing in chain(session.new, session.dirty, session.deleted):
+        if source is not None and isinstance(thing, DataChange) and thing.via is None:
+            thing.via = source
         if isinstance(thing, Customer) and thing.id is not None:
             changed.add(thing.id)
         elif getattr(thing, "belongs_to_record", False) and thing.customer_id is not None:

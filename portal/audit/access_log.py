@@ -22,7 +22,8 @@ from portal.i18n import TIMEZONE
 
 LOCAL_ZONE = ZoneInfo(TIMEZONE)
 DAYS_PER_PAGE = 14
-LIST_PAGES = (ViewedPage.QUEUE, ViewedPage.SEARCH)
+# The kinds of page named by their title on My data (a ticket page is named by its reference).
+LIST_PAGES = (ViewedPage.QUEUE, ViewedPage.SEARCH, ViewedPage.RECORD)
 
 
 def local_day(moment: datetime) -> date:

@@ -49,3 +49,10 @@ class FreshCodeForm(CodeForm):
 
 class SignOutForm(PortalForm):
     pass
+
+
+class ChooseRecordForm(PortalForm):
+    """The record chosen (one button per record, each sending its id) and where to go next."""
+
+    record = HiddenField()
+    next = HiddenField()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.account.models import Customer
@@ -21,6 +21,9 @@ class CustomerSession(db.Model):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     email: Mapped[str] = mapped_column(String(320))  # the address the customer proved they read
+    # The address is the contact of several records (a shared mailbox): the customer chooses one,
+    # and only that choice sets customer_id (portal/auth/records.py).
+    several_records: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

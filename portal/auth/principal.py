@@ -48,7 +48,17 @@ class CustomerPrincipal(UserMixin):
         """What My data's content depends on besides the page: the record's version and the latest
         staff view of it (None for an address we hold no record for)."""
         row = self._row  # the record's creation time too: an id alone may come back after a restore
-        return (row.customer_id, row.customer_since, row.email, row.data_version, row.latest_view)
+        return (row.customer_id, row.customer_since, row.email, row.data_version, row.latest_view, row.several_records)
+
+    @property
+    def several_records(self) -> bool:
+        """The address signed in with is held by several records: one is chosen at a time."""
+        return bool(self._row.several_records)
+
+    @property
+    def must_choose_record(self) -> bool:
+        """No record is chosen yet for an address held by several: the customer's pages wait."""
+        return self.several_records and self._row.customer_id is None
 
     @property
     def session_id(self) -> int:

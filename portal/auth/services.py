@@ -25,6 +25,7 @@ from portal.account.models import ContactPoint, Customer
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
 from portal.auth.models import CustomerSession
+from portal.auth.records import records_holding
 from portal.db import db
 from portal.email_links import EmailLink
 from portal.enums import Channel
@@ -190,12 +191,15 @@ def attempts_left(link: EmailLink) -> int:
 
 
 def start_session(link: EmailLink, now: datetime) -> str:
-    """Create the server-side session for a used link; return the key for the cookie."""
+    """Create the server-side session for a used link; return the key for the cookie. An address held
+    by several records starts with none: the customer chooses (portal/auth/records.py)."""
     key = secrets.token_urlsafe(32)
-    db.session.add(CustomerSession(key_hash=sha256(key), customer_id=link.customer_id, email=link.email,
-                                   created_at=now, last_seen_at=now))
-    customer = f"customer:{link.customer_id}" if link.customer_id else ""
-    record(customer or f"address:{link.address_key[:12]}", "sign_in.succeeded", customer, link_id=link.id)
+    several = link.customer_id is not None and records_holding(link.email) > 1
+    db.session.add(CustomerSession(key_hash=sha256(key), customer_id=None if several else link.customer_id,
+                                   email=link.email, several_records=several, created_at=now, last_seen_at=now))
+    customer = f"customer:{link.customer_id}" if link.customer_id and not several else ""
+    record(customer or f"address:{link.address_key[:12]}", "sign_in.succeeded", customer, link_id=link.id,
+           several_records=several)
     return key
 
 
@@ -208,6 +212,7 @@ def _session_statement():
     latest_view = (select(func.max(CustomerDataView.id)).where(CustomerDataView.customer_id == Customer.id)
                    .correlate(Customer).scalar_subquery())
     return (select(CustomerSession.id, CustomerSession.customer_id, CustomerSession.email,
+                   CustomerSession.several_records,
                    CustomerSession.created_at, CustomerSession.last_seen_at, CustomerSession.ended_at,
                    CustomerSession.fresh_at, Customer.full_name, Customer.notes, Customer.source,
                    Customer.preferred_locale,

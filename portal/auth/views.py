@@ -11,7 +11,8 @@ from limits import parse_many
 from portal import clock, page_cache
 from portal.access import load_principal, restart_browser_session
 from portal.auth import services
-from portal.auth.forms import CodeForm, ContinueForm, SignInForm, SignOutForm
+from portal.auth.forms import ChooseRecordForm, CodeForm, ContinueForm, SignInForm, SignOutForm
+from portal.auth.records import choose_record, record_choices
 from portal.db import db
 from portal.extensions import limiter, seconds_until_reset
 from portal.hashing import keyed_hash
@@ -212,3 +213,41 @@ def sign_out():
     restart_browser_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"), 303)
+
+
+# --- one address, several records ----------------------------------------------------------------------
+
+# Pages a customer who has not chosen a record yet may still open: signing in and out, the chooser,
+# the home page and the language switch. Every other page waits for the choice.
+BEFORE_CHOICE = ("auth", "main")
+
+
+@bp.before_app_request
+def _choose_a_record_first():
+    """Send a customer whose address is held by several records to the chooser until they choose."""
+    if request.endpoint in (None, "static") or request.blueprint in BEFORE_CHOICE:
+        return None
+    if current_user.is_authenticated and getattr(current_user, "must_choose_record", False):
+        return redirect(url_for("auth.choose_record", next=request.full_path.rstrip("?")), 303)
+    return None
+
+
+@bp.route("/sign-in/records", methods=["GET", "POST"], endpoint="choose_record")
+def choose_record_page():
+    """Choose which of the records that hold this address to see (name and one hint each)."""
+    if not current_user.is_authenticated or not current_user.is_customer:
+        return redirect(url_for(".sign_in", next=url_for(".choose_record")), 303)
+    form = ChooseRecordForm(next=request.args.get("next", ""))
+    status = 200
+    if form.validate_on_submit():
+        chosen = form.record.data if (form.record.data or "").isdigit() and len(form.record.data) < 12 else None
+        if chosen and choose_record(current_user.session_id, current_user.email, int(chosen), clock.now()):
+            db.session.commit()
+            return redirect(safe_next_path(form.next.data) or url_for("account.my_data"), 303)
+        db.session.rollback()
+        form.record.errors = [_("Choose one of the records below.")]
+        status = 400
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/choose_record.html", form=form, choices=record_choices(current_user.email),
+                           chosen=current_user.customer_id), status

@@ -7,7 +7,7 @@ proposed_full_name`` waits for staff's decision; ``correction_details`` holds wh
 request is about (the changes, the proposed name and the decision on it).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-30 17:00:00.000000
 
 """

@@ -2,7 +2,7 @@
 copies downloaded, erasure and restriction requests, objections, what an erasure keeps, suppressions
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-30 16:21:24.996597
 
 """

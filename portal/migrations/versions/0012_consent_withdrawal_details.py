@@ -1,7 +1,7 @@
 """Consent-withdrawal requests keep which purposes they carry to the company's partners.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-11-30 17:00:00
 
 """

@@ -2,7 +2,7 @@
 (portal/board_version.py)
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-11-30 17:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
