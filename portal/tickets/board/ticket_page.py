@@ -97,19 +97,27 @@ def _ticket_or_404(reference: str) -> Ticket:
 def ticket(reference: str):
     """The ticket: routing and clocks, the customer's data beside the thread, and the actions.
 
-    The page is kept per member while the ticket, its customer's record and the side of each
-    deadline it is on stay as they were (the list of colleagues and the settings it shows, for at
+    The page is kept per member while the ticket, its kind's details, its customer's record and the
+    side of each deadline it is on stay as they were (the list of colleagues and the settings it shows, for at
     most a minute); every view is logged all the same."""
     ticket = _ticket_or_404(reference)
     member, now = current_user.staff, clock.now()
     customer_version = _log_customer_view(ticket, member, now)
     parts = ("staff", member.id, member.role, member.full_name, ticket.id, ticket.version, customer_version,
-             ticket.acknowledge_due_at < now, ticket.due_at < now)
+             _state_of(services.details_of(ticket)), ticket.acknowledge_due_at < now, ticket.due_at < now)
     page = page_cache.serve(parts, lambda values: _draw(
         ticket, TicketForms(ticket, submission_key=values["submission_key"]), now),
         fresh={"submission_key": _new_submission_key}, max_age=SHOWN_FOR_AT_MOST)
     db.session.commit()
     return page
+
+
+def _state_of(details) -> tuple | None:
+    """Every column of the kind's detail row (loaded with the ticket): a decision recorded there shows
+    at once, even where it does not change the ticket itself."""
+    if details is None:
+        return None
+    return tuple(getattr(details, column.key) for column in inspect(details).mapper.column_attrs)
 
 
 SHOWN_FOR_AT_MOST = 60  # seconds: how stale the colleagues and settings a kept page shows may be
