@@ -98,7 +98,7 @@ def test_copy_deletion_approval_and_what_is_kept(live_server, new_page):
     staff.get_by_role("button", name=t(locale, "Approve and erase")).click()
     expect(staff.get_by_role("status")).to_have_text(
         t(locale, "The erasure was carried out and the customer was told what is kept."))
-    expect(staff.get_by_role("note")).to_contain_text(t(locale, "What is left is kept only because the law or a "
+    expect(staff.locator("p.restricted")).to_contain_text(t(locale, "What is left is kept only because the law or a "
                                                                 "warranty requires it: use it for nothing else."))
 
     # The customer reads what is kept, why and until when: on the request's page and by e-mail.

@@ -112,12 +112,12 @@ def ticket(reference: str):
     return page
 
 
-def _state_of(details) -> tuple | None:
+def _state_of(details) -> str | None:
     """Every column of the kind's detail row (loaded with the ticket): a decision recorded there shows
     at once, even where it does not change the ticket itself."""
     if details is None:
         return None
-    return tuple(getattr(details, column.key) for column in inspect(details).mapper.column_attrs)
+    return repr([getattr(details, column.key) for column in inspect(details).mapper.column_attrs])
 
 
 SHOWN_FOR_AT_MOST = 60  # seconds: how stale the colleagues and settings a kept page shows may be
