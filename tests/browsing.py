@@ -27,6 +27,7 @@ from portal.account.models import DataChange
 from portal.db import db
 from portal.extensions import limiter
 from portal.outbox.delivery import deliver_due
+from portal.page_cache import PAGES
 from tests.factories import make_customer
 from tests.helpers import CODE_PATTERN, make_test_app, prepare_database
 
@@ -124,6 +125,7 @@ def live_server(tmp_path):
         prepare_database(app)
         limiter.reset()
         db.session.remove()
+    PAGES.clear()  # the database starts its ids and versions again: no page kept from an earlier test
     server = make_server("127.0.0.1", port, app, threaded=True, fd=listener.fileno())
     listener.close()  # the server holds its own duplicate of the socket
     thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
