@@ -20,6 +20,7 @@ from flask import Flask, render_template_string
 from flask_babel import force_locale
 from flask_babel import gettext as babel_gettext
 from flask_babel import ngettext as babel_ngettext
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from portal import clock
@@ -28,8 +29,9 @@ from portal.db import db
 from portal.extensions import limiter
 from portal.outbox.delivery import deliver_due
 from portal.page_cache import PAGES
+from portal.staff.models import StaffMember
 from tests.factories import make_customer
-from tests.helpers import CODE_PATTERN, make_test_app, prepare_database
+from tests.helpers import CODE_PATTERN, STAFF_PASSWORD, make_test_app, prepare_database, staff_totp_code
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -209,3 +211,34 @@ def read_newest_email(page, live, locale: str, email: str = EMAIL) -> tuple[str,
     code = CODE_PATTERN.search(body)
     assert code, body
     return href, code.group(1)
+
+
+def customer_signs_in(page, live, locale: str, email: str = EMAIL) -> None:
+    """Ask for a link (in ``locale``), open it from the development mailbox, Continue: My data."""
+    ask_for_link(page, live, locale, email)
+    link, _code = read_newest_email(page, live, locale, email)
+    page.goto(link)  # the browser that asked holds the nonce cookie: no code needed
+    page.get_by_role("button", name=live.text(locale, "Continue"), exact=True).click()
+    expect(page).to_have_url(live.url + "/my-data")
+    expect(page.locator("html")).to_have_attribute("lang", locale)
+
+
+def staff_signs_in(page, live, locale: str, email: str) -> None:
+    """E-mail and password, then the code the member's authenticator app shows now: their start page."""
+    t = live.text
+    page.goto("/staff/sign-in")
+    if locale != "vi":
+        page.get_by_role("button", name="English", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", locale)
+    expect(page.get_by_role("heading", level=1)).to_have_text(t(locale, "Staff sign-in"))
+    page.get_by_label(t(locale, "Work e-mail address")).fill(email)
+    page.get_by_label(t(locale, "Password")).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name=t(locale, "Continue"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t(locale, "Enter your code"))
+    with live.app.app_context():  # computed now, at the real time, as the phone would
+        member = db.session.scalars(select(StaffMember).where(StaffMember.email == email)).one()
+        code, name = staff_totp_code(member), member.full_name
+        db.session.remove()
+    page.get_by_label(t(locale, "Code from your authenticator app, or a recovery code")).fill(code)
+    page.get_by_role("button", name=t(locale, "Sign in"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t(locale, "Hello %(name)s", name=name))

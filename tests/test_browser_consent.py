@@ -15,11 +15,9 @@ from sqlalchemy import select
 from portal.consent.models import ConsentEntry
 from portal.db import db
 from portal.enums import Purpose
-from portal.staff.models import StaffMember
 from portal.tickets.models import Ticket
-from tests.browsing import EMAIL, NAME, ask_for_link, expect, read_newest_email
+from tests.browsing import EMAIL, NAME, ask_for_link, expect, read_newest_email, staff_signs_in
 from tests.factories import make_customer, make_staff
-from tests.helpers import STAFF_PASSWORD, staff_totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -38,21 +36,6 @@ def customer_who_agreed_to_promotions(live) -> None:
         db.session.remove()
 
 
-def sales_sign_in(page, live, locale: str) -> None:
-    t = live.text
-    page.goto("/staff/sign-in")
-    if locale != "vi":
-        page.get_by_role("button", name="English", exact=True).click()
-    page.get_by_label(t(locale, "Work e-mail address")).fill(SALES_EMAIL)
-    page.get_by_label(t(locale, "Password")).fill(STAFF_PASSWORD)
-    page.get_by_role("button", name=t(locale, "Continue"), exact=True).click()
-    with live.app.app_context():
-        member = db.session.scalars(select(StaffMember).where(StaffMember.email == SALES_EMAIL)).one()
-        code = staff_totp_code(member)
-        db.session.remove()
-    page.get_by_label(t(locale, "Code from your authenticator app, or a recovery code")).fill(code)
-    page.get_by_role("button", name=t(locale, "Sign in"), exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(t(locale, "Hello %(name)s", name=SALES_NAME))
 
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
@@ -91,7 +74,7 @@ def test_a_customer_withdraws_promotions_and_sales_see_the_request(live_server, 
         reference = db.session.scalars(select(Ticket).where(Ticket.kind == "consent_withdrawal")).one().reference
         db.session.remove()
     staff = new_page()
-    sales_sign_in(staff, live, locale)
+    staff_signs_in(staff, live, locale, SALES_EMAIL)
     staff.goto("/board/?view=department")
     staff.get_by_role("link", name=reference, exact=True).click()
     expect(staff.get_by_role("region", name=t(locale, "Consents withdrawn"))).to_contain_text(promotions)
