@@ -188,9 +188,11 @@ def test_a_new_email_address_takes_effect_only_through_its_link_and_the_old_one_
     assert (email.value, email.kind) == ("an@congty.vn", "company")
     assert db.session.scalars(select(DataChange)).one().new_value == "an@congty.vn"
     assert stranger.post(link, data={"csrf_token": token}).status_code == 404  # once only
-    page = page_text(client.get("/my-data"))
+    assert client.get("/my-data").status_code == 302  # the session signed in with the old address ended
+    again = app.test_client()
+    sign_in(again, "an@congty.vn")  # the new address now signs in to the record
+    page = page_text(again.get("/my-data"))
     assert "an@congty.vn" in page.split('id="h-contacts"')[1] and "notice-info pending" not in page
-    sign_in(app.test_client(), "an@congty.vn")  # the new address now signs in to the record
     assert count(EmailLink, EmailLink.purpose == "email_change", EmailLink.used_at.is_not(None)) == 1
 
 

@@ -30,6 +30,7 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "staff.sign_in": ("visitor", "/staff/sign-in"),
         "account.my_data": ("customer", "/my-data"), "requests.index": ("customer", "/requests/"),
         "account.edit_contact": ("customer", f"/my-data/contacts/{world['phone_id']}"),
+        "account.remove_contact": ("customer", f"/my-data/contacts/{world['phone_id']}/remove"),
         "account.add_contact": ("customer", "/my-data/contacts/new/address"),
         "account.edit_notes": ("customer", "/my-data/notes"), "account.propose_name": ("customer", "/my-data/name"),
         "requests.show": ("customer", f"/requests/{reference}"), "requests.new": ("customer", "/requests/new"),

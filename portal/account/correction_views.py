@@ -170,21 +170,38 @@ def add_contact(channel: str):
     return redirect(url_for(".my_data") + "#h-contacts", 303)
 
 
-@bp.route("/my-data/contacts/<int:point_id>/remove", methods=["POST"])
+def _remove_page(point, form, problem=None, status: int = 200):
+    signed_in_with = corrections.is_signed_in_with(point, current_user.email)
+    return render_template("account/remove_contact.html", point=point, form=form, problem=problem,
+                           shown=corrections.shown_value(point.channel, point.value),
+                           signed_in_with=signed_in_with), status
+
+
+@bp.route("/my-data/contacts/<int:point_id>/remove", methods=["GET", "POST"])
 @customer_required
 @_limited
 def remove_contact(point_id: int):
-    """Remove one of the customer's contact points (the button on My data)."""
+    """Remove one of the customer's contact points: a GET asks to confirm (saying what it is and what
+    follows), the POST of that page removes it. The address signed in with is never removed."""
     who, point = _corrector(), _own_point_or_404(point_id)
     form = RemoveForm()
-    if not form.validate_on_submit():
-        flash(_("This form is damaged or has expired. Reload the page and try again."), "error")
-        return redirect(url_for(".my_data") + "#h-contacts", 303)
+    if not form.is_submitted():
+        form.version.data = str(point.version)
+        return _remove_page(point, form)
+    if not form.validate():
+        form.version.data = str(point.version)
+        return _remove_page(point, form, _("This form is damaged or has expired. Nothing was removed: try again."),
+                            400)
     _done, problem = _saved(lambda: corrections.remove_contact_point(who, point, form.version.data, clock.now()),
                             _("Removed. Our customer care team is told."))
-    if problem is not None:
+    if problem is None:
+        return redirect(url_for(".my_data") + "#h-contacts", 303)
+    point = corrections.own_contact_point(current_user.customer_id, point_id)  # as it is now
+    if point is None:  # removed meanwhile, in another tab
         flash(problem, "error")
-    return redirect(url_for(".my_data") + "#h-contacts", 303)
+        return redirect(url_for(".my_data") + "#h-contacts", 303)
+    form = RemoveForm(formdata=None, version=str(point.version))
+    return _remove_page(point, form, problem, 409)
 
 
 @bp.route("/my-data/notes", methods=["GET", "POST"])
@@ -244,7 +261,9 @@ def confirm_email(token: str):
     if not form.validate_on_submit():
         return render_template("account/confirm_email.html", form=form, address=link.email), \
             400 if form.errors else 200
-    _done, problem = _saved(lambda: corrections.confirm_email(link, clock.now()), "")
+    own = getattr(current_user, "customer_id", None) == link.customer_id
+    session_id = current_user.session_id if own else None
+    _done, problem = _saved(lambda: corrections.confirm_email(link, clock.now(), session_id), "")
     if problem is not None:
         return render_template("account/confirm_email.html", problem=problem), 409
     return render_template("account/confirm_email.html", confirmed=True, address=link.email)

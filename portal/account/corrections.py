@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from portal.account.models import ContactPoint, Customer, DataChange, bump_data_versions
 from portal.account.signals import data_corrected, name_change_proposed
 from portal.audit.services import record
+from portal.auth.services import move_sessions_to_new_address
 from portal.contact_values import format_phone, normalize_email
 from portal.db import db
 from portal.email_links import EmailLink, issue, use
@@ -141,10 +142,15 @@ def add_contact_point(who: Corrector, channel: Channel, *, kind: str, value: str
     return change
 
 
+def is_signed_in_with(point: ContactPoint, email: str) -> bool:
+    """``point`` is the e-mail address the customer signed in with (it cannot be removed)."""
+    return point.channel is Channel.EMAIL and point.value_normalized == normalize_email(email)
+
+
 def remove_contact_point(who: Corrector, point: ContactPoint, version: str, now: datetime) -> DataChange:
     """Remove a contact point; never the address the customer is signed in with."""
     _check_version(point, version)
-    if point.channel is Channel.EMAIL and point.value_normalized == normalize_email(who.email):
+    if is_signed_in_with(point, who.email):
         raise CorrectionRefused(SIGNED_IN_WITH)
     change = _history(who.customer, f"{point.channel}:{point.kind}", shown_value(point.channel, point.value),
                       None, now)
@@ -234,9 +240,11 @@ def ask_to_confirm_email(who: Corrector, point: ContactPoint | None, *, kind: st
     return link
 
 
-def confirm_email(link: EmailLink, now: datetime) -> DataChange:
+def confirm_email(link: EmailLink, now: datetime, session_id: int | None = None) -> DataChange:
     """Follow a confirmation link: the new address takes its place (once; the first of several
-    simultaneous posts)."""
+    simultaneous posts). An address replaced this way signs in no more: the record's sessions signed
+    in with it end, but for ``session_id`` — the customer's own session in the browser that confirmed,
+    if it is one — which goes on with the new address."""
     if not use(link, now):
         raise CorrectionRefused(LINK_UNUSABLE)
     customer = db.session.get(Customer, link.customer_id)
@@ -256,5 +264,6 @@ def confirm_email(link: EmailLink, now: datetime) -> DataChange:
                                     value=link.email, value_normalized=link.email, source=DataSource.PORTAL,
                                     created_at=now))
     change = _history(customer, f"email:{data['kind']}", old, link.email, now)
-    _corrected(who, [change], now, "customer.email_confirmed", link_id=link.id)
+    ended = move_sessions_to_new_address(customer.id, old, link.email, now, session_id) if old else 0
+    _corrected(who, [change], now, "customer.email_confirmed", link_id=link.id, sessions_ended=ended)
     return change

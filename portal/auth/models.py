@@ -30,6 +30,6 @@ class CustomerSession(db.Model):
     # When the customer last proved again that they read the mailbox (a fresh code, see auth/fresh.py);
     # the sign-in itself counts as fresh from created_at.
     fresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    end_reason: Mapped[str | None] = mapped_column(String(20))  # signed_out | idle | expired
+    end_reason: Mapped[str | None] = mapped_column(String(20))  # signed_out | idle | expired | email_changed
 
     customer: Mapped[Customer | None] = relationship()

@@ -25,7 +25,7 @@ from portal.account.models import ContactPoint, Customer
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
 from portal.auth.models import CustomerSession
-from portal.auth.records import records_holding
+from portal.auth.records import comparable, records_holding
 from portal.db import db
 from portal.email_links import EmailLink
 from portal.enums import Channel
@@ -73,10 +73,14 @@ def issue_link(address: str, next_path: str | None, locale: str, now: datetime) 
     """Void older links for ``address``, create a new one and queue its e-mail.
 
     Known and unknown addresses take the same path and the same work; only the e-mail differs.
-    For a known customer the mail goes to the address as stored, not as typed.
+    For a known customer the mail goes to the address as stored, not as typed. An address several
+    records hold (a shared mailbox) gets a neutral e-mail that names no record.
     """
     contact = find_email_contact(address)
     customer = contact.customer if contact else None
+    # A shared mailbox (several records hold the address): the e-mail names none of them, and is
+    # written in the language the link was asked in; the records are chosen after signing in.
+    shared = records_holding(address) > 1
     code, nonce = _new_code(), secrets.token_urlsafe(32)
     minutes = current_app.config["SIGN_IN_LINK_MINUTES"]
     link, token = email_links.issue(
@@ -84,8 +88,9 @@ def issue_link(address: str, next_path: str | None, locale: str, now: datetime) 
         lifetime=timedelta(minutes=minutes), now=now, customer_id=customer.id if customer else None,
         next_path=next_path, nonce_hash=sha256(nonce))
     link.code_hash = keyed_hash(f"{link.token_hash}:{code}")
-    mail_locale = (customer.preferred_locale if customer else None) or locale
-    queue_email(link.email, "sign_in_link" if customer else "sign_in_unknown", mail_locale, "sign_in_link",
+    mail_locale = (customer.preferred_locale if customer and not shared else None) or locale
+    template = "sign_in_shared" if shared else "sign_in_link" if customer else "sign_in_unknown"
+    queue_email(link.email, template, mail_locale, "sign_in_link",
                 token=token, code=format_code(code), minutes=minutes, customer=customer,
                 useless_after=link.expires_at)
     db.session.flush()
@@ -255,3 +260,29 @@ def end_session(row: CustomerSession, now: datetime, reason: str) -> None:
     row.end_reason = reason
     customer = f"customer:{row.customer_id}" if row.customer_id else ""
     record(customer or "anonymous", "session.ended", customer, reason=reason)
+
+
+def move_sessions_to_new_address(customer_id: int, old_address: str, new_address: str, now: datetime,
+                                 keep_session_id: int | None = None) -> int:
+    """The record's e-mail address ``old_address`` became ``new_address``: every live session of the
+    record signed in with the old address ends ("email_changed"), except ``keep_session_id`` — the
+    customer's own session in the browser that confirmed the change, which has just proved it reads
+    the new mailbox too — which goes on signed in with the new address. How many ended.
+
+    A shared-mailbox session that has not chosen a record yet is left alone: the record no longer
+    holds the old address, so it is not offered there any more."""
+    old = comparable(old_address)
+    rows = db.session.scalars(select(CustomerSession).where(CustomerSession.customer_id == customer_id,
+                                                            CustomerSession.ended_at.is_(None))
+                              .order_by(CustomerSession.id)).all()
+    ended = 0
+    for row in rows:
+        if comparable(row.email) != old:
+            continue
+        if row.id == keep_session_id:
+            row.email, row.several_records = new_address, records_holding(new_address) > 1
+            record(f"customer:{customer_id}", "session.address_changed", f"customer:{customer_id}", session=row.id)
+        else:
+            end_session(row, now, "email_changed")
+            ended += 1
+    return ended
