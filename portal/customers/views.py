@@ -20,6 +20,7 @@ from portal.customers.services import (
     MAX_SEARCH,
     MIN_SEARCH,
     IntakeProblem,
+    RecordRestricted,
     StaleRecord,
     clean_contacts,
     clean_name,
@@ -27,10 +28,12 @@ from portal.customers.services import (
     create_customer,
     find_customers,
     record_staff_consent,
+    refuse_if_restricted,
     update_customer,
 )
 from portal.db import db
 from portal.enums import Channel, DataSource, ViewedPage
+from portal.rights.services import processing_restricted
 
 
 def get_customer(customer_id: int) -> Customer:
@@ -124,8 +127,12 @@ def record(customer_id: int):
 
 
 def _record_page(customer, consent_form, status: int = 200):
+    restricted = processing_restricted(customer)
+    if restricted:  # only a refusal or a withdrawal may be recorded
+        consent_form.decision.choices = [choice for choice in consent_form.decision.choices
+                                         if choice.value != "given"]
     html = render_template("customers/record.html", customer=customer_record(customer), form=consent_form,
-                           channels=list(Channel), purposes=CONSENT_PURPOSES)
+                           channels=list(Channel), purposes=CONSENT_PURPOSES, restricted=restricted)
     _log_views([customer.id], ViewedPage.RECORD)
     db.session.commit()
     return html, status
@@ -161,6 +168,11 @@ def edit(customer_id: int):
     """Correct a customer's name, notes and contact points. A form drawn before someone else's change
     is refused: saving it would undo that change."""
     customer = get_customer(customer_id)
+    try:
+        refuse_if_restricted(customer)
+    except RecordRestricted as problem:
+        flash(str(problem.args[0]), "error")
+        return redirect(url_for(".record", customer_id=customer.id), 303)
     form = EditRecordForm()
     if form.is_submitted():
         saved = form.validate_on_submit() and _save_edit(customer, form)
@@ -199,6 +211,10 @@ def _save_edit(customer, form):
     except IntakeProblem as problem:
         db.session.rollback()
         _show_problems(form, problem.problems)
+        return None
+    except RecordRestricted as problem:
+        db.session.rollback()
+        form.version.errors = [str(problem.args[0])]
         return None
     except StaleRecord:
         db.session.rollback()
