@@ -35,6 +35,7 @@ from portal.offers import Offer, offers_from
 from portal.rights import bp, erasure, services
 from portal.rights.forms import CopyForm, DeletionForm, StaffDecisionForm
 from portal.rights.models import REASONS, CopyFormat
+from portal.rights.printable import readable_copy
 from portal.security import safe_next_path
 from portal.tickets import services as tickets
 from portal.tickets.board import queries
@@ -139,7 +140,7 @@ def download_copy():
     bump_data_versions(db.session.connection(), [customer.id])
     db.session.commit()
     if copy_format is CopyFormat.PRINT:
-        return render_template("rights/copy_print.html", data=data, customer=customer)
+        return render_template("rights/copy_print.html", data=readable_copy(data), customer=customer)
     response = make_response(json.dumps(data, ensure_ascii=False, indent=2))
     response.headers["Content-Type"] = "application/json; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="khoingo-my-data-{now:%Y-%m-%d}.json"'
