@@ -33,7 +33,8 @@ from portal.customers.services import (
 )
 from portal.db import db
 from portal.enums import Channel, DataSource, ViewedPage
-from portal.rights.services import processing_restricted
+from portal.rights.forms import LiftRestrictionForm
+from portal.rights.services import RightsProblem, lift_restriction, processing_restricted
 
 
 def get_customer(customer_id: int) -> Customer:
@@ -126,13 +127,14 @@ def record(customer_id: int):
     return _record_page(customer, ConsentForm(formdata=None))
 
 
-def _record_page(customer, consent_form, status: int = 200):
+def _record_page(customer, consent_form, status: int = 200, lift_form=None):
     restricted = processing_restricted(customer)
     if restricted:  # only a refusal or a withdrawal may be recorded
         consent_form.decision.choices = [choice for choice in consent_form.decision.choices
                                          if choice.value != "given"]
     html = render_template("customers/record.html", customer=customer_record(customer), form=consent_form,
-                           channels=list(Channel), purposes=CONSENT_PURPOSES, restricted=restricted)
+                           channels=list(Channel), purposes=CONSENT_PURPOSES, restricted=restricted,
+                           lift_form=lift_form or LiftRestrictionForm(formdata=None))
     _log_views([customer.id], ViewedPage.RECORD)
     db.session.commit()
     return html, status
@@ -160,6 +162,25 @@ def consent(customer_id: int):
             flash(_("The customer's consent is recorded."), "info")
             return redirect(url_for(".record", customer_id=customer.id), 303)
     return _record_page(customer, form, 400)
+
+
+@bp.route("/<int:customer_id>/lift-restriction", methods=["POST"])
+@staff_required("restriction.lift")
+def lift(customer_id: int):
+    """Lift a restriction of processing the customer asked for, with the reason they are e-mailed."""
+    customer = get_customer(customer_id)
+    form = LiftRestrictionForm()
+    if form.validate_on_submit():
+        try:
+            lift_restriction(customer, current_user.staff, form.reason.data, clock.now())
+        except RightsProblem as problem:
+            db.session.rollback()
+            form.reason.errors = [str(problem.args[0])]
+        else:
+            db.session.commit()
+            flash(_("The restriction is lifted, and the customer was e-mailed the reason."), "info")
+            return redirect(url_for(".record", customer_id=customer.id), 303)
+    return _record_page(customer, ConsentForm(formdata=None), 400, lift_form=form)
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
