@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "customer.view": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
     "customer.find": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
     "customer.edit": frozenset({Role.BOARD, Role.SALES, Role.CARE}),
+    "restriction.lift": frozenset({Role.BOARD, Role.CARE}),
     "evidence.view": frozenset({Role.BOARD}),
     "dashboard.view": frozenset({Role.BOARD, Role.ADMIN}),
     "settings.edit": frozenset({Role.ADMIN}),

@@ -399,6 +399,7 @@ TICKET_ACTIONS = {
     "link": {"customer_id": "1"},
     "erasure/approve": {"version": "1"},
     "restriction/apply": {"version": "1"},
+    "restriction/lift": {"version": "1", "reason": "Dỡ bỏ hạn chế"},
 }
 
 

@@ -24,6 +24,7 @@ EXPECTED: dict[str, tuple[bool, bool, bool, bool]] = {
     "customer.view": (True, True, True, False),
     "customer.find": (True, True, True, False),
     "customer.edit": (True, True, True, False),
+    "restriction.lift": (True, False, True, False),
     "evidence.view": (True, False, False, False),
     "dashboard.view": (True, False, False, True),
     "settings.edit": (False, False, False, True),

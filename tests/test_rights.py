@@ -176,6 +176,36 @@ def test_the_printable_copy_is_a_page_of_the_same_data(app, clock, customer):
     assert customer.full_name in page and AN in page and "printable-copy" in page
 
 
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?")
+
+
+@pytest.mark.parametrize("locale, titles, date_shape", [
+    ("en", ("Phone (Mobile)", "Recorded phone call", "Promotion of our products", "Our staff", "Question", "New",
+            "(Customer care) · the request", "file (JSON)"), r"\d{1,2} [A-Z][a-z]{2} \d{4}"),
+    ("vi", ("Số điện thoại (Di động)",), r"\d{2}/\d{2}/\d{4}"),
+])
+def test_the_printable_copy_reads_in_the_customers_language(app, clock, customer, locale, titles, date_shape):
+    pickup_everywhere()
+    care = make_staff("care")
+    ticket = new_ticket("question", customer=customer, email=AN, body="Camera không lên hình")
+    ticket_services.record_customer_view(ticket, customer.id, care, clock.now())
+    db.session.add(DataChange(customer_id=customer.id, actor_kind="staff", actor_name="Lan", field="phone:mobile",
+                              old_value="0903 000 000", new_value="0903 123 456", changed_at=clock.now()))
+    db.session.commit()
+    client = _customer_client(app)
+    client.post("/language", data={"csrf_token": _token(client.get("/my-data")), "locale": locale, "next": "/"})
+    data = json.loads(page_text(_download(client)))  # the file keeps its documented codes and ISO dates
+    assert data["contact_points"][1]["channel"] == "phone" and ISO_MOMENT.fullmatch(data["orders"][0]["ordered_on"])
+    page = page_text(_download(client, "print"))
+    for title in titles:
+        assert title in page, title
+    assert re.search(date_shape, page)
+    body = page.split('class="printable-copy"', 1)[1]
+    assert not ISO_MOMENT.search(body), ISO_MOMENT.search(body)
+    for code in ("recorded_call", "web_form", ">staff<", "phone · mobile", "record)", "printable)"):
+        assert code not in body, code
+
+
 def test_nobody_gets_another_customers_data_in_a_copy(app, clock, customer):
     other = make_customer(BINH, "Trần Thị Bình", phone="0912 222 333", phone_normalized="+84912222333",
                           order="DH-2026-99999")

@@ -25,6 +25,7 @@ from portal.contact_values import (
 )
 from portal.db import db
 from portal.enums import ActorKind, Channel, ConsentMethod, ContactKind, DataSource, Purpose
+from portal.rights.services import objects_to, processing_restricted
 
 MAX_NAME = 200
 MAX_NOTES = 4000
@@ -48,6 +49,26 @@ class IntakeProblem(ValueError):
 
 class StaleRecord(ValueError):
     """The record changed since the form was drawn: saving it would undo someone's change."""
+
+
+class RecordRestricted(ValueError):
+    """The record's processing is restricted, or it was erased: staff may keep it, not change it.
+    ``args[0]`` says so, for people."""
+
+
+RESTRICTED = _l("Processing of this customer's data is restricted at their request: the record may only be kept, "
+                "not edited or used. Nothing was saved.")
+ERASED = _l("This customer's data was erased at their request: what is left is kept only because the law or a "
+            "warranty requires it, and may not be edited. Nothing was saved.")
+OBJECTED = _l("The customer objected to this use of their data: a consent to it cannot be recorded by staff. "
+              "Nothing was saved.")
+
+
+def refuse_if_restricted(customer: Customer) -> None:
+    """Raise RecordRestricted when staff may not change ``customer``'s record (the customer's own
+    corrections on My data are not asked: correcting their data stays their right)."""
+    if processing_restricted(customer):
+        raise RecordRestricted(ERASED if customer.erased_at is not None else RESTRICTED)
 
 
 @dataclass(frozen=True)
@@ -210,7 +231,9 @@ def claim_version(customer: Customer, version: str | int | None) -> None:
 def update_customer(customer: Customer, *, version, full_name: str, notes: str, contacts: list[CleanContact],
                     source: DataSource, member, now: datetime) -> list[str]:
     """Apply a staff member's corrections to ``customer``; return the fields changed (history lines
-    with old → new, one audit record). Contact ids must be this record's own."""
+    with old → new, one audit record). Contact ids must be this record's own; a restricted or
+    erased record raises RecordRestricted."""
+    refuse_if_restricted(customer)
     existing = {point.id: point for point in customer.contact_points}
     strangers = {("contacts", contact.row): _l("That contact detail is not part of this record.")
                  for contact in contacts if contact.contact_id is not None and contact.contact_id not in existing}
@@ -267,7 +290,11 @@ STAFF_CONSENT_METHODS = tuple(method for method in ConsentMethod if method is no
 
 def record_staff_consent(customer: Customer, *, purpose: str, granted: bool, method: str, evidence: str,
                          member, now: datetime, source: DataSource = DataSource.STAFF):
-    """Record consent a customer gave or withdrew off the portal, with the company's evidence."""
+    """Record consent a customer gave or withdrew off the portal, with the company's evidence. A
+    grant is refused on a restricted or erased record and for a purpose the customer objected to;
+    a withdrawal is always recorded."""
+    if granted:
+        _refuse_grant(customer, purpose)
     problems = {}
     if method not in {item.value for item in STAFF_CONSENT_METHODS}:
         problems["method"] = _l("Choose how the customer told us.")
@@ -285,6 +312,15 @@ def record_staff_consent(customer: Customer, *, purpose: str, granted: bool, met
                               actor_kind=ActorKind.STAFF, actor_name=member.full_name, now=now, evidence=evidence)
     except (ConsentProblem, ValueError):
         raise IntakeProblem({"purpose": _l("Choose a purpose that rests on consent.")}) from None
+
+
+def _refuse_grant(customer: Customer, purpose: str) -> None:
+    try:
+        refuse_if_restricted(customer)
+    except RecordRestricted as problem:
+        raise IntakeProblem({"decision": problem.args[0]}) from None
+    if purpose in {item.value for item in Purpose} and objects_to(customer, purpose):
+        raise IntakeProblem({"purpose": OBJECTED})
 
 
 # --- finding a record ----------------------------------------------------------------------------------

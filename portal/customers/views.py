@@ -20,6 +20,7 @@ from portal.customers.services import (
     MAX_SEARCH,
     MIN_SEARCH,
     IntakeProblem,
+    RecordRestricted,
     StaleRecord,
     clean_contacts,
     clean_name,
@@ -27,10 +28,13 @@ from portal.customers.services import (
     create_customer,
     find_customers,
     record_staff_consent,
+    refuse_if_restricted,
     update_customer,
 )
 from portal.db import db
 from portal.enums import Channel, DataSource, ViewedPage
+from portal.rights.forms import LiftRestrictionForm
+from portal.rights.services import RightsProblem, lift_restriction, processing_restricted
 
 
 def get_customer(customer_id: int) -> Customer:
@@ -123,9 +127,14 @@ def record(customer_id: int):
     return _record_page(customer, ConsentForm(formdata=None))
 
 
-def _record_page(customer, consent_form, status: int = 200):
+def _record_page(customer, consent_form, status: int = 200, lift_form=None):
+    restricted = processing_restricted(customer)
+    if restricted:  # only a refusal or a withdrawal may be recorded
+        consent_form.decision.choices = [choice for choice in consent_form.decision.choices
+                                         if choice.value != "given"]
     html = render_template("customers/record.html", customer=customer_record(customer), form=consent_form,
-                           channels=list(Channel), purposes=CONSENT_PURPOSES)
+                           channels=list(Channel), purposes=CONSENT_PURPOSES, restricted=restricted,
+                           lift_form=lift_form or LiftRestrictionForm(formdata=None))
     _log_views([customer.id], ViewedPage.RECORD)
     db.session.commit()
     return html, status
@@ -155,12 +164,36 @@ def consent(customer_id: int):
     return _record_page(customer, form, 400)
 
 
+@bp.route("/<int:customer_id>/lift-restriction", methods=["POST"])
+@staff_required("restriction.lift")
+def lift(customer_id: int):
+    """Lift a restriction of processing the customer asked for, with the reason they are e-mailed."""
+    customer = get_customer(customer_id)
+    form = LiftRestrictionForm()
+    if form.validate_on_submit():
+        try:
+            lift_restriction(customer, current_user.staff, form.reason.data, clock.now())
+        except RightsProblem as problem:
+            db.session.rollback()
+            form.reason.errors = [str(problem.args[0])]
+        else:
+            db.session.commit()
+            flash(_("The restriction is lifted, and the customer was e-mailed the reason."), "info")
+            return redirect(url_for(".record", customer_id=customer.id), 303)
+    return _record_page(customer, ConsentForm(formdata=None), 400, lift_form=form)
+
+
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
 @staff_required("customer.edit")
 def edit(customer_id: int):
     """Correct a customer's name, notes and contact points. A form drawn before someone else's change
     is refused: saving it would undo that change."""
     customer = get_customer(customer_id)
+    try:
+        refuse_if_restricted(customer)
+    except RecordRestricted as problem:
+        flash(str(problem.args[0]), "error")
+        return redirect(url_for(".record", customer_id=customer.id), 303)
     form = EditRecordForm()
     if form.is_submitted():
         saved = form.validate_on_submit() and _save_edit(customer, form)
@@ -199,6 +232,10 @@ def _save_edit(customer, form):
     except IntakeProblem as problem:
         db.session.rollback()
         _show_problems(form, problem.problems)
+        return None
+    except RecordRestricted as problem:
+        db.session.rollback()
+        form.version.errors = [str(problem.args[0])]
         return None
     except StaleRecord:
         db.session.rollback()

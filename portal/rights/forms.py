@@ -9,6 +9,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from portal.forms import PortalForm, no_control_characters
 from portal.tickets.forms import MESSAGE_MAX, SubmissionKeyMixin
 
+LIFT_REASON_MAX = 1000  # as portal.rights.services.MAX_REASON
+
 
 class CopyForm(PortalForm):
     format = RadioField(_l("Format"), choices=[SelectChoice("json", _l("A file (JSON), for a computer")),
@@ -29,3 +31,16 @@ class StaffDecisionForm(PortalForm):
     """A staff decision on an erasure or restriction ticket, guarded by the ticket's version."""
 
     version = HiddenField(validators=[Regexp(r"^\d{1,10}$", message=_l("Reload the page and try again."))])
+
+
+class LiftRestrictionForm(PortalForm):
+    """Lift a restriction of processing the customer asked for: the reason is e-mailed to them."""
+
+    reason = TextAreaField(_l("Why the restriction is lifted (the customer reads it)"), validators=[
+        DataRequired(_l("Give the reason for lifting the restriction: the customer reads it.")),
+        Length(max=LIFT_REASON_MAX, message=_l("Write at most %(max)d characters.")), no_control_characters],
+        render_kw={"rows": 3, "maxlength": LIFT_REASON_MAX})
+
+
+class TicketLiftForm(LiftRestrictionForm, StaffDecisionForm):
+    """The same, from the restriction request, guarded by the ticket's version."""

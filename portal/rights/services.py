@@ -16,17 +16,19 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.account.models import Customer
+from portal.account.models import FIELD_TITLES, Customer, DataChange, changes_come_from
 from portal.account.services import customer_record
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
 from portal.consent.models import ConsentEntry
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
 from portal.db import db
-from portal.enums import EntryKind, Purpose
+from portal.enums import ActorKind, Channel, DataSource, EntryKind, Purpose
+from portal.outbox.services import queue_email
 from portal.rights.models import CopyFormat, DataCopy, Objection, Suppression
 from portal.tickets import services as tickets
 from portal.tickets.kinds.restriction import RestrictionRequest
+from portal.tickets.models import Ticket
 from portal.tickets.services import TicketRuleError, add_event
 
 # The version of the copy's layout (docs/data-export.md): the major number changes when a field is
@@ -214,5 +216,74 @@ def apply_restriction(ticket, staff, now: datetime) -> RestrictionRequest:
     return details
 
 
+# --- lifting a restriction ----------------------------------------------------------------------
+
+MAX_REASON = 1000
+LIFTED = "restriction_lifted"  # the history's field for it (My data and the board show its title)
+# The history's titles live with the record; this one is the rights' own line in it.
+FIELD_TITLES.setdefault(LIFTED, _l("Restriction of processing lifted"))
+
+
+class RightsProblem(ValueError):
+    """A staff decision on a customer's rights that cannot be made; ``args[0]`` says why, for people."""
+
+
+def restriction_ticket(customer_id: int) -> Ticket | None:
+    """The customer's latest restriction request that staff applied (the one a lift answers)."""
+    statement = (select(Ticket).join(RestrictionRequest, RestrictionRequest.ticket_id == Ticket.id)
+                 .where(Ticket.customer_id == customer_id, RestrictionRequest.what == "restriction",
+                        RestrictionRequest.applied_at.is_not(None))
+                 .order_by(RestrictionRequest.applied_at.desc(), Ticket.id.desc()).limit(1))
+    return db.session.scalars(statement).first()
+
+
+def clean_reason(raw: str | None) -> str:
+    reason = (raw or "").strip()
+    if not reason:
+        raise RightsProblem(NO_REASON)
+    if len(reason) > MAX_REASON:
+        raise RightsProblem(LONG_REASON % {"max": MAX_REASON})
+    return reason
+
+
+def lift_restriction(customer: Customer, staff, reason: str, now: datetime) -> Ticket | None:
+    """Lift the restriction of processing the customer asked for, with the reason: in the record's
+    history, the request's events and the audit log, and e-mailed to the customer. One an erasure
+    imposed stays (what is kept after an erasure is only kept). Returns the restriction request."""
+    reason = clean_reason(reason)
+    if customer.erased_at is not None:
+        raise RightsProblem(ERASURE_KEEPS)
+    if customer.restricted_at is None:
+        raise RightsProblem(NOT_RESTRICTED)
+    ticket = restriction_ticket(customer.id)
+    since, customer.restricted_at = customer.restricted_at, None
+    changes_come_from(db.session, DataSource.STAFF)
+    db.session.add(DataChange(customer_id=customer.id, changed_at=now, actor_kind=ActorKind.STAFF,
+                              actor_name=staff.full_name, field=LIFTED, old_value=None, new_value=reason,
+                              via=DataSource.STAFF))
+    if ticket is not None:
+        add_event(ticket, "restriction_lifted", now, staff, reason=reason)
+        ticket.updated_at = now
+    record(staff, "restriction.lifted", customer, ticket_id=ticket.id if ticket else None, since=_iso(since))
+    db.session.flush()
+    _tell_of_the_lift(customer, ticket, reason, since)
+    return ticket
+
+
+def _tell_of_the_lift(customer: Customer, ticket: Ticket | None, reason: str, since: datetime) -> None:
+    emails = [point.value for point in customer.contact_points if point.channel is Channel.EMAIL]
+    recipient = ticket.requester_email if ticket is not None else (emails[0] if emails else None)
+    if recipient is None:
+        return
+    locale = customer.preferred_locale or (ticket.requester_locale if ticket is not None else None) or "vi"
+    queue_email(recipient, "restriction_lifted", locale, "restriction_lifted", customer=customer, ticket=ticket,
+                reason=reason, since=since)
+
+
+NO_REASON = _l("Give the reason for lifting the restriction: the customer reads it.")
+LONG_REASON = _l("Write the reason in at most %(max)d characters.")
+ERASURE_KEEPS = _l("This restriction was imposed by an erasure: what is kept after an erasure can only be kept, "
+                   "so it cannot be lifted.")
+NOT_RESTRICTED = _l("Processing of this customer's data is not restricted: there is nothing to lift.")
 NO_DETAILS = _l("This request has no restriction details: ask the customer to file it on the portal.")
 NOT_LINKED = _l("Link the ticket to the customer's record first.")

@@ -33,8 +33,9 @@ from portal.extensions import limiter
 from portal.hashing import keyed_hash
 from portal.offers import Offer, offers_from
 from portal.rights import bp, erasure, services
-from portal.rights.forms import CopyForm, DeletionForm, StaffDecisionForm
+from portal.rights.forms import CopyForm, DeletionForm, StaffDecisionForm, TicketLiftForm
 from portal.rights.models import REASONS, CopyFormat
+from portal.rights.printable import readable_copy
 from portal.security import safe_next_path
 from portal.tickets import services as tickets
 from portal.tickets.board import queries
@@ -53,6 +54,12 @@ def _rights_offers():
 def data_copies(customer_id: int):
     """The copies the customer downloaded, newest first (My data lists them)."""
     return services.copies_of(customer_id)
+
+
+@bp.app_template_global()
+def lift_restriction_form():
+    """An empty form to lift a restriction (the restriction request's partial on the ticket page)."""
+    return TicketLiftForm(formdata=None)
 
 
 @bp.app_template_global()
@@ -139,7 +146,7 @@ def download_copy():
     bump_data_versions(db.session.connection(), [customer.id])
     db.session.commit()
     if copy_format is CopyFormat.PRINT:
-        return render_template("rights/copy_print.html", data=data, customer=customer)
+        return render_template("rights/copy_print.html", data=readable_copy(data), customer=customer)
     response = make_response(json.dumps(data, ensure_ascii=False, indent=2))
     response.headers["Content-Type"] = "application/json; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="khoingo-my-data-{now:%Y-%m-%d}.json"'
@@ -211,9 +218,10 @@ def _ticket_for_decision(reference: str, kind: str) -> Ticket:
 def _decided(reference: str, change, message: str):
     """Apply ``change`` if the ticket is still at the version the page showed; commit once."""
     ticket = _ticket_for_decision(reference, change.kind)  # 404 before anything else
-    form = StaffDecisionForm()
+    form = change.form()
     if not form.validate_on_submit():
-        flash(_("Reload the page and try again."), "error")
+        errors = [str(error) for field in form if field.name not in ("version", "csrf_token") for error in field.errors]
+        flash(" ".join(errors) or _("Reload the page and try again."), "error")
         return redirect(url_for("board.ticket", reference=reference), 303)
     try:
         if not tickets.hold_for_change(ticket, int(form.version.data)):
@@ -221,7 +229,7 @@ def _decided(reference: str, change, message: str):
             flash(_("Someone else changed this ticket meanwhile. Nothing was applied: check it and try again."),
                   "error")
             return redirect(url_for("board.ticket", reference=reference), 303)
-        result = change(ticket)
+        result = change(ticket, form)
         db.session.commit()
     except tickets.TicketRuleError as error:
         db.session.rollback()
@@ -238,8 +246,9 @@ def _decided(reference: str, change, message: str):
 
 class _Approval:
     kind = "erasure"
+    form = StaffDecisionForm
 
-    def __call__(self, ticket):
+    def __call__(self, ticket, form):
         return erasure.approve(ticket, current_user.staff, clock.now())
 
     @staticmethod
@@ -250,13 +259,31 @@ class _Approval:
 
 class _Restriction:
     kind = "restriction"
+    form = StaffDecisionForm
 
-    def __call__(self, ticket):
+    def __call__(self, ticket, form):
         return services.apply_restriction(ticket, current_user.staff, clock.now())
 
     @staticmethod
     def after(details):
         pass
+
+
+class _Lift(_Restriction):
+    form = TicketLiftForm
+
+    def __call__(self, ticket, form):
+        details = tickets.details_of(ticket)
+        if ticket.customer_id is None or details is None or details.what != "restriction" or details.applied_at is None:
+            raise tickets.TicketRuleError(NOT_APPLIED)
+        customer = db.session.get(Customer, ticket.customer_id)
+        try:
+            return services.lift_restriction(customer, current_user.staff, form.reason.data, clock.now())
+        except services.RightsProblem as problem:
+            raise tickets.TicketRuleError(problem.args[0]) from None
+
+
+NOT_APPLIED = _l("Only a restriction of all processing that was applied to the record can be lifted.")
 
 
 @bp.route("/board/tickets/<reference>/erasure/approve", methods=["POST"])
@@ -271,3 +298,10 @@ def approve_erasure(reference: str):
 def apply_restriction(reference: str):
     """Apply the restriction or objection the customer asked for."""
     return _decided(reference, _Restriction(), _("Applied. The record now shows it to every member of staff."))
+
+
+@bp.route("/board/tickets/<reference>/restriction/lift", methods=["POST"])
+@staff_required("restriction.lift")
+def lift_restriction(reference: str):
+    """Lift the restriction the customer asked for, with the reason they are e-mailed."""
+    return _decided(reference, _Lift(), _("The restriction is lifted, and the customer was e-mailed the reason."))
