@@ -224,3 +224,11 @@ def test_who_may_reach_the_pages(app, clock, role, status):
 def test_an_unknown_record_is_not_found(client, sales):
     assert client.get("/board/customers/999999").status_code == 404
     assert client.get("/board/customers/999999/edit").status_code == 404
+
+
+def test_the_record_page_says_what_the_customer_may_not_be_contacted_for(client, sales):
+    customer = make_customer()  # notices given; promotions refused on a recorded call; surveys never asked
+    page = page_text(client.get(f"/board/customers/{customer.id}"))
+    barred = page.split('class="notice notice-error do-not-contact"', 1)[1].split("</div>", 1)[0]
+    assert "Quảng bá sản phẩm và dịch vụ của công ty" in barred and "Khảo sát khách hàng" in barred
+    assert "Thông báo" not in barred

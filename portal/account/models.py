@@ -126,6 +126,7 @@ FIELD_TITLES = {
     "phone": _l("Phone"),
     "email": _l("E-mail"),
     "consent": _l("Consent"),
+    "restriction_lifted": _l("Restriction of processing lifted"),
 }
 
 

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.account.models import FIELD_TITLES, Customer, DataChange, changes_come_from
+from portal.account.models import Customer, DataChange, changes_come_from
 from portal.account.services import customer_record
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
@@ -221,7 +221,6 @@ def apply_restriction(ticket, staff, now: datetime) -> RestrictionRequest:
 MAX_REASON = 1000
 LIFTED = "restriction_lifted"  # the history's field for it (My data and the board show its title)
 # The history's titles live with the record; this one is the rights' own line in it.
-FIELD_TITLES.setdefault(LIFTED, _l("Restriction of processing lifted"))
 
 
 class RightsProblem(ValueError):
