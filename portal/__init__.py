@@ -13,6 +13,7 @@ from portal import models as _models  # noqa: F401  (every table, for Alembic an
 from portal.account import bp as account_bp
 from portal.auth import principal as _customer_principal  # noqa: F401  (registers the customer session loader)
 from portal.auth.views import bp as auth_bp
+from portal.complaints import bp as complaints_bp
 from portal.consent.views import bp as consent_bp
 from portal.customers import bp as customers_bp
 from portal.extensions import babel, csrf, limiter, login_manager, migrate
@@ -76,7 +77,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
-                      rights_bp, customers_bp):
+                      rights_bp, customers_bp, complaints_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)
