@@ -19,7 +19,7 @@ from portal.tickets.kinds.misuse_report import MisuseReportDetails
 from portal.tickets.models import Ticket, TicketEntry
 from portal.tickets.settings import FIRST_RESPONSE, save_queue_setting
 from tests.factories import make_customer, make_staff
-from tests.helpers import CSRF_FIELD, count, english, outbox, page_text, sign_in, sign_in_staff
+from tests.helpers import CSRF_FIELD, count, counted_statements, english, outbox, page_text, sign_in, sign_in_staff
 
 AN = "an.nguyen@example.vn"
 KEY = re.compile(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"')
@@ -301,3 +301,19 @@ def test_another_customer_cannot_see_the_complaint(customer_client, clock, app):
     other = app.test_client()
     sign_in(other, "binh@example.vn")
     assert other.get(f"/requests/{ticket.reference}").status_code == 404
+
+
+# --- what the pages cost ------------------------------------------------------------------------
+
+
+def test_the_complaint_pages_run_at_most_six_statements(customer_client, board_client, clock):
+    leak = _ticket(_leak(customer_client, clock))
+    misuse = _ticket(_misuse(customer_client, clock))
+    _answer(board_client, leak)
+    pages = ["/requests/new/leak_complaint", "/requests/new/misuse_report", f"/requests/{leak.reference}",
+             f"/requests/{misuse.reference}"]
+    for path in pages:
+        assert customer_client.get(path).status_code == 200
+        with counted_statements() as statements:
+            assert customer_client.get(path).status_code == 200
+        assert len(statements) <= 6, (path, statements)
