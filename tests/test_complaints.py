@@ -4,6 +4,9 @@ that the customer reads and may dispute."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import re
 from datetime import timedelta
 
@@ -23,6 +26,12 @@ from tests.helpers import CSRF_FIELD, count, counted_statements, english, outbox
 
 AN = "an.nguyen@example.vn"
 KEY = re.compile(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"')
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(app, tmp_path):
+    """Evidence files of a test go to its own folder (the app's settings are put back afterwards)."""
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
 
 
 @pytest.fixture
@@ -317,3 +326,74 @@ def test_the_complaint_pages_run_at_most_six_statements(customer_client, board_c
         with counted_statements() as statements:
             assert customer_client.get(path).status_code == 200
         assert len(statements) <= 6, (path, statements)
+
+
+# --- evidence files -------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+PDF = b"%PDF-1.7\n" + b"x" * 100
+JPEG = b"\xff\xd8\xff\xe0" + b"y" * 100
+
+
+def _files(*items):
+    return [(io.BytesIO(content), name) for name, content in items]
+
+
+def test_evidence_files_are_stored_outside_static_under_random_names_and_downloaded_by_the_two_who_may(
+        customer_client, board_client, clock, app):
+    ticket = _ticket(_leak(customer_client, clock, evidence=_files(("ảnh chụp.png", PNG), ("thư.pdf", PDF),
+                                                                    ("../../etc/x.jpg", JPEG))))
+    files = db.session.get(LeakComplaintDetails, ticket.id).evidence
+    assert [(f.original_name, f.content_type, f.size) for f in files] == [
+        ("ảnh chụp.png", "image/png", len(PNG)), ("thư.pdf", "application/pdf", len(PDF)),
+        ("x.jpg", "image/jpeg", len(JPEG))]
+    assert files[0].sha256 == hashlib.sha256(PNG).hexdigest()
+    folder = app.config["UPLOAD_DIR"]
+    assert "static" not in folder and os.path.dirname(files[2].path) == folder
+    assert re.fullmatch(r"[0-9a-f]{32}\.jpg", files[2].stored_name)
+    with open(files[0].path, "rb") as stored:
+        assert stored.read() == PNG
+    page = page_text(customer_client.get(f"/requests/{ticket.reference}"))
+    assert "ảnh chụp.png" in page
+    for client, path in ((customer_client, f"/requests/{ticket.reference}/evidence/{files[0].id}"),
+                         (board_client, f"/board/complaints/{ticket.reference}/evidence/{files[0].id}")):
+        client.get(path)
+        with counted_statements() as statements:
+            response = client.get(path)
+        assert len(statements) <= 6, (path, statements)
+        assert response.status_code == 200 and response.data == PNG
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.mimetype == "image/png"
+
+
+def test_another_customer_or_care_cannot_download_evidence(customer_client, clock, app):
+    ticket = _ticket(_leak(customer_client, clock, evidence=_files(("a.png", PNG))))
+    file_id = db.session.get(LeakComplaintDetails, ticket.id).evidence[0].id
+    make_customer("binh@example.vn", name="Trần Bình")
+    other = app.test_client()
+    sign_in(other, "binh@example.vn")
+    assert other.get(f"/requests/{ticket.reference}/evidence/{file_id}").status_code == 404
+    own = _ticket(_leak(other, clock))
+    assert other.get(f"/requests/{own.reference}/evidence/{file_id}").status_code == 404
+    care_client = app.test_client()
+    sign_in_staff(care_client, make_staff("care"), clock=clock)
+    assert care_client.get(f"/board/complaints/{ticket.reference}/evidence/{file_id}").status_code in (403, 404)
+
+
+@pytest.mark.parametrize(("files", "message"), [
+    ([("trang.png", b"<html><script>alert(1)</script></html>")], "is not a JPEG or PNG picture or a PDF"),
+    ([("rong.pdf", b"")], "is empty"),
+    ([("lon.pdf", b"%PDF-" + b"0" * (11 * 1024 * 1024))], "is larger than 10 MB"),
+    ([(f"{n}.png", PNG) for n in range(6)], "Send at most 5 files"),
+])
+def test_hostile_evidence_is_refused_with_a_clear_message_and_nothing_stored(customer_client, clock, app, files,
+                                                                             message):
+    before = os.listdir(app.config["UPLOAD_DIR"]) if os.path.isdir(app.config["UPLOAD_DIR"]) else []
+    response = _leak(customer_client, clock, evidence=_files(*files))
+    assert response.status_code == 400
+    page = page_text(response)
+    assert 'id="evidence-error"' in page and message in page
+    _nothing_filed()
+    after = os.listdir(app.config["UPLOAD_DIR"]) if os.path.isdir(app.config["UPLOAD_DIR"]) else []
+    assert after == before

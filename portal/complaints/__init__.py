@@ -5,6 +5,6 @@ and ``misuse_report.py``."""
 
 from flask import Blueprint
 
-bp = Blueprint("complaints", __name__, url_prefix="/board/complaints")
+bp = Blueprint("complaints", __name__)
 
 from portal.complaints import views  # noqa: E402,F401  (its routes join the blueprint)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
-from portal.access import staff_required
+from portal.access import customer_required, staff_required
+from portal.audit.services import record
 from portal.complaints import bp, services
 from portal.complaints.forms import AnswerForm
 from portal.db import db
 from portal.tickets import services as tickets
 from portal.tickets.board import queries
+from portal.tickets.kinds.leak_complaint import EvidenceFile
 
 STALE = _l("Someone else changed this ticket while you were writing. Nothing was recorded: check the "
            "ticket as it is now and answer again.")
@@ -26,7 +28,7 @@ def _answer_form():
     return {"complaint_answer_form": AnswerForm}
 
 
-@bp.route("/<reference>/answer", methods=["POST"])
+@bp.route("/board/complaints/<reference>/answer", methods=["POST"])
 @staff_required("ticket.work")
 def answer(reference: str):
     """Record the finding, its reason and the remedy, and resolve the ticket."""
@@ -55,3 +57,49 @@ def answer(reference: str):
         return back
     flash(_("The answer is recorded, the request resolved and the customer told."), "success")
     return back
+
+
+# --- evidence files -------------------------------------------------------------------------------
+
+
+def allow_evidence_uploads() -> None:
+    """The leak complaint form may carry its evidence files: its request may be as large as they may
+    be together (every other request keeps the 1 MB limit). Runs before the form token is read."""
+    if request.endpoint == "requests.new_of_kind" and (request.view_args or {}).get("code") == "leak_complaint":
+        config = current_app.config
+        request.max_content_length = (config["EVIDENCE_MAX_FILES"] * config["EVIDENCE_MAX_MB"] + 1) * 1024 * 1024
+
+
+def _download(ticket, file_id: int):
+    evidence = db.session.get(EvidenceFile, file_id)
+    if evidence is None or evidence.ticket_id != ticket.id:
+        abort(404)
+    response = send_file(evidence.path, mimetype=evidence.content_type, as_attachment=True,
+                         download_name=evidence.original_name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/requests/<reference>/evidence/<int:file_id>")
+@customer_required
+def customer_evidence(reference: str, file_id: int):
+    """A file the customer sent with their complaint, as a download."""
+    ticket = tickets.find_customer_ticket(reference, current_user.email, current_user.customer_id)
+    if ticket is None:
+        abort(404)
+    return _download(ticket, file_id)
+
+
+@bp.route("/board/complaints/<reference>/evidence/<int:file_id>")
+@staff_required("evidence.view")
+def board_evidence(reference: str, file_id: int):
+    """A complaint's evidence file, for the board only, as a download (recorded in the audit log)."""
+    member = current_user.staff
+    ticket = queries.find_ticket(reference, member)
+    if ticket is None:
+        abort(404)
+    response = _download(ticket, file_id)
+    record(member, "ticket.evidence_downloaded", ticket, file=file_id)
+    db.session.commit()
+    return response

@@ -2,7 +2,8 @@
 
 ``leak_complaint_details`` holds what leaked, where it was seen and when; ``misuse_report_details``
 what kind of misuse and when. Both hold the board's answer (finding, reason, remedy), which a complaint
-needs before it is resolved.
+needs before it is resolved. ``complaint_evidence`` lists the files sent with a leak complaint (kept
+on disk under random names, with their size, type and SHA-256).
 
 Revision ID: 0017
 Revises: 0014
@@ -63,8 +64,28 @@ def upgrade():
         sa.CheckConstraint(f"misuse IN ({MISUSES})", name=op.f('ck_misuse_report_details_misuse_known')),
         *_answer_columns('misuse_report_details'),
     )
+    op.create_table(
+        'complaint_evidence',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('ticket_id', sa.Integer(), nullable=False),
+        sa.Column('stored_name', sa.String(length=64), nullable=False),
+        sa.Column('original_name', sa.String(length=200), nullable=False),
+        sa.Column('content_type', sa.String(length=40), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('created_at', portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("content_type IN ('image/jpeg', 'image/png', 'application/pdf')",
+                           name=op.f('ck_complaint_evidence_type_known')),
+        sa.ForeignKeyConstraint(['ticket_id'], ['leak_complaint_details.ticket_id'],
+                                name=op.f('fk_complaint_evidence_ticket_id_leak_complaint_details')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_evidence')),
+        sa.UniqueConstraint('stored_name', name=op.f('uq_complaint_evidence_stored_name')),
+    )
+    with op.batch_alter_table('complaint_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_evidence_ticket_id'), ['ticket_id'], unique=False)
 
 
 def downgrade():
+    op.drop_table('complaint_evidence')
     op.drop_table('misuse_report_details')
     op.drop_table('leak_complaint_details')

@@ -11,13 +11,17 @@ The answer fields are shared with the misuse report (:class:`ComplaintAnswer`).
 
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
-from wtforms import DateField, SelectChoice, SelectMultipleField, StringField
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from wtforms import DateField, MultipleFileField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -81,6 +85,36 @@ def answer_constraints() -> tuple:
     )
 
 
+# Evidence files: what their first bytes must be (the name and the browser's type are not trusted).
+EVIDENCE_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
+    "image/png": (b"\x89PNG\r\n\x1a\n", ".png"),
+    "application/pdf": (b"%PDF-", ".pdf"),
+}
+_TYPE_LIST = ", ".join(f"'{kind}'" for kind in EVIDENCE_TYPES)
+
+
+class EvidenceFile(db.Model):
+    """A file a customer sent with a leak complaint: kept in ``UPLOAD_DIR`` under a random name,
+    served only as a download to the complainant and the board."""
+
+    __tablename__ = "complaint_evidence"
+    __table_args__ = (CheckConstraint(f"content_type IN ({_TYPE_LIST})", name="type_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("leak_complaint_details.ticket_id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(current_app.config["UPLOAD_DIR"], self.stored_name)
+
+
 class LeakComplaintDetails(ComplaintAnswer, db.Model):
     """What the customer says leaked, where and when; and the board's answer."""
 
@@ -94,6 +128,7 @@ class LeakComplaintDetails(ComplaintAnswer, db.Model):
     third_party_phone: Mapped[str | None] = mapped_column(String(20))  # E.164
     third_party_url: Mapped[str | None] = mapped_column(String(500))
     seen_on: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[list[EvidenceFile]] = relationship(order_by=EvidenceFile.id, cascade="all, delete-orphan")
 
     @property
     def leaked_titles(self) -> list:
@@ -135,6 +170,50 @@ def _optional_text(form, field):
     field.data = (field.data or "").strip() or None
 
 
+def _shown_name(filename: str | None) -> str:
+    """The name the customer gave a file, for display only: no folders, no control characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip(" .")
+    return name[:200] or "file"
+
+
+def _evidence(form, field):
+    """Read the chosen files once: at most EVIDENCE_MAX_FILES, none empty or larger than
+    EVIDENCE_MAX_MB, each a JPEG, PNG or PDF by its content. Keeps them on ``form.evidence_read``."""
+    config = current_app.config
+    chosen = [item for item in field.data or [] if getattr(item, "filename", None)]
+    form.evidence_read = []
+    if len(chosen) > config["EVIDENCE_MAX_FILES"]:
+        raise ValidationError(_l("Send at most %(count)d files.", count=config["EVIDENCE_MAX_FILES"]))
+    limit = config["EVIDENCE_MAX_MB"] * 1024 * 1024
+    for item in chosen:
+        name = _shown_name(item.filename)
+        content = item.stream.read(limit + 1)
+        if not content:
+            raise ValidationError(_l("The file %(name)s is empty.", name=name))
+        if len(content) > limit:
+            raise ValidationError(_l("The file %(name)s is larger than %(size)d MB.", name=name,
+                                     size=config["EVIDENCE_MAX_MB"]))
+        kind = next((kind for kind, (magic, _ext) in EVIDENCE_TYPES.items() if content.startswith(magic)), None)
+        if kind is None:
+            raise ValidationError(_l("The file %(name)s is not a JPEG or PNG picture or a PDF document.", name=name))
+        form.evidence_read.append((name, kind, content))
+
+
+def store_evidence(read: list, now: datetime) -> list[EvidenceFile]:
+    """Write the files under random names in UPLOAD_DIR; their rows, for the complaint's details."""
+    folder = current_app.config["UPLOAD_DIR"]
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    files = []
+    for name, kind, content in read:
+        stored = secrets.token_hex(16) + EVIDENCE_TYPES[kind][1]
+        with open(os.path.join(folder, stored), "xb") as out:
+            out.write(content)
+        files.append(EvidenceFile(stored_name=stored, original_name=name, content_type=kind, size=len(content),
+                                  sha256=hashlib.sha256(content).hexdigest(), created_at=now))
+    return files
+
+
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -155,6 +234,10 @@ class LeakComplaintForm(RequestMessageForm):
     seen_on = DateField(_l("When did you see it or were you contacted?"), validators=[
         InputRequired(_l("Give the date.")), not_in_future])
     message = message_field(_l("What happened?"))
+    evidence = MultipleFileField(_l("Pictures or documents that show it (JPEG, PNG or PDF; optional)"),
+                                 validators=[_evidence], render_kw={"accept": ".jpg,.jpeg,.png,.pdf"})
+    has_files = True  # the page sends it as multipart/form-data
+    evidence_read: list = []
 
     def validate_leaked_other(self, field):
         if "other" in (self.leaked.data or []) and not field.data:
@@ -186,7 +269,8 @@ class LeakComplaint(RequestKind):
             leaked=[key for key in LEAKED_DATA if key in (form.leaked.data or [])],
             leaked_other=form.leaked_other.data if "other" in (form.leaked.data or []) else None,
             third_party_name=form.third_party_name.data, third_party_phone=form.third_party_phone.data,
-            third_party_url=form.third_party_url.data, seen_on=form.seen_on.data)
+            third_party_url=form.third_party_url.data, seen_on=form.seen_on.data,
+            evidence=store_evidence(form.evidence_read, clock.now()))
 
     def outcome_problem(self, ticket, status, reason):
         return answer_missing(self, ticket, status)
