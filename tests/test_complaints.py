@@ -21,7 +21,7 @@ from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
 from portal.tickets.kinds.misuse_report import MisuseReportDetails
 from portal.tickets.models import Ticket, TicketEntry
 from portal.tickets.settings import FIRST_RESPONSE, save_queue_setting
-from tests.factories import make_customer, make_staff
+from tests.factories import make_customer, make_staff, new_ticket
 from tests.helpers import CSRF_FIELD, count, counted_statements, english, outbox, page_text, sign_in, sign_in_staff
 
 AN = "an.nguyen@example.vn"
@@ -397,3 +397,12 @@ def test_hostile_evidence_is_refused_with_a_clear_message_and_nothing_stored(cus
     _nothing_filed()
     after = os.listdir(app.config["UPLOAD_DIR"]) if os.path.isdir(app.config["UPLOAD_DIR"]) else []
     assert after == before
+
+
+def test_a_complaint_filed_without_the_forms_details_can_still_be_answered(board_client, clock):
+    ticket = new_ticket("leak_complaint", email=AN, now=clock.now())
+    assert db.session.get(LeakComplaintDetails, ticket.id) is None
+    _answer(board_client, ticket, finding="unclear")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status is TicketStatus.RESOLVED
+    assert db.session.get(LeakComplaintDetails, ticket.id).finding == "unclear"

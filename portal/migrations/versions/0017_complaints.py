@@ -53,14 +53,14 @@ def upgrade():
         sa.Column('third_party_name', sa.String(length=200), nullable=True),
         sa.Column('third_party_phone', sa.String(length=20), nullable=True),
         sa.Column('third_party_url', sa.String(length=500), nullable=True),
-        sa.Column('seen_on', sa.Date(), nullable=False),
+        sa.Column('seen_on', sa.Date(), nullable=True),
         *_answer_columns('leak_complaint_details'),
     )
     op.create_table(
         'misuse_report_details',
         sa.Column('ticket_id', sa.Integer(), nullable=False),
-        sa.Column('misuse', sa.String(length=20), nullable=False),
-        sa.Column('happened_on', sa.Date(), nullable=False),
+        sa.Column('misuse', sa.String(length=20), nullable=True),
+        sa.Column('happened_on', sa.Date(), nullable=True),
         sa.CheckConstraint(f"misuse IN ({MISUSES})", name=op.f('ck_misuse_report_details_misuse_known')),
         *_answer_columns('misuse_report_details'),
     )

@@ -127,7 +127,8 @@ class LeakComplaintDetails(ComplaintAnswer, db.Model):
     third_party_name: Mapped[str | None] = mapped_column(String(200))
     third_party_phone: Mapped[str | None] = mapped_column(String(20))  # E.164
     third_party_url: Mapped[str | None] = mapped_column(String(500))
-    seen_on: Mapped[date] = mapped_column(Date)
+    # None on a row that holds only the board's answer (a complaint filed without the form's details)
+    seen_on: Mapped[date | None] = mapped_column(Date)
     evidence: Mapped[list[EvidenceFile]] = relationship(order_by=EvidenceFile.id, cascade="all, delete-orphan")
 
     @property

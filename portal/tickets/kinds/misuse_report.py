@@ -39,8 +39,9 @@ class MisuseReportDetails(ComplaintAnswer, db.Model):
     __table_args__ = (*answer_constraints(), CheckConstraint(f"misuse IN ({_MISUSE_LIST})", name="misuse_known"))
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
-    misuse: Mapped[str] = mapped_column(String(20))
-    happened_on: Mapped[date] = mapped_column(Date)
+    # None on a row that holds only the board's answer (a report filed without the form's details)
+    misuse: Mapped[str | None] = mapped_column(String(20))
+    happened_on: Mapped[date | None] = mapped_column(Date)
 
     @property
     def misuse_title(self):
