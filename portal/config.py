@@ -36,12 +36,12 @@ class Defaults:
     SESSION_ABSOLUTE_HOURS = 12
     # Downloading a copy or asking for deletion needs a sign-in (or a fresh e-mailed code) this recent.
     FRESH_SIGN_IN_MINUTES = 15
+    FRESH_CODES_PER_SESSION = "3 per 15 minutes"
     # Evidence files on a leak complaint: where they are kept (empty: "uploads" in the instance folder,
     # never under static/), how many one complaint may carry and how large each may be.
     UPLOAD_DIR = ""
     EVIDENCE_MAX_FILES = 5
     EVIDENCE_MAX_MB = 10
-    FRESH_CODES_PER_SESSION = "3 per 15 minutes"
     # How long invoices and accounting records (the orders) are kept after the last order, when a
     # customer's data is erased (Law on Accounting 2015 Art. 41: 10 years).
     ACCOUNTING_RETENTION_YEARS = 10
