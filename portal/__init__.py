@@ -13,6 +13,8 @@ from portal import models as _models  # noqa: F401  (every table, for Alembic an
 from portal.account import bp as account_bp
 from portal.auth import principal as _customer_principal  # noqa: F401  (registers the customer session loader)
 from portal.auth.views import bp as auth_bp
+from portal.complaints import bp as complaints_bp
+from portal.complaints.views import allow_evidence_uploads
 from portal.consent.views import bp as consent_bp
 from portal.customers import bp as customers_bp
 from portal.extensions import babel, csrf, limiter, login_manager, migrate
@@ -67,6 +69,8 @@ def _init_extensions(app: Flask) -> None:
     database.db.init_app(app)
     migrate.init_app(app, database.db, directory=os.path.join(ROOT, "portal", "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    # before the form token is read, which reads the body
+    app.before_request_funcs.setdefault(None, []).insert(0, allow_evidence_uploads)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are checked against the server-side row
     limiter.init_app(app)
@@ -76,7 +80,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
-                      rights_bp, customers_bp):
+                      rights_bp, customers_bp, complaints_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)

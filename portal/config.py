@@ -37,6 +37,11 @@ class Defaults:
     # Downloading a copy or asking for deletion needs a sign-in (or a fresh e-mailed code) this recent.
     FRESH_SIGN_IN_MINUTES = 15
     FRESH_CODES_PER_SESSION = "3 per 15 minutes"
+    # Evidence files on a leak complaint: where they are kept (empty: "uploads" in the instance folder,
+    # never under static/), how many one complaint may carry and how large each may be.
+    UPLOAD_DIR = ""
+    EVIDENCE_MAX_FILES = 5
+    EVIDENCE_MAX_MB = 10
     # How long invoices and accounting records (the orders) are kept after the last order, when a
     # customer's data is erased (Law on Accounting 2015 Art. 41: 10 years).
     ACCOUNTING_RETENTION_YEARS = 10
@@ -77,7 +82,7 @@ _INT_SETTINGS = {
     "SESSION_ABSOLUTE_HOURS", "FRESH_SIGN_IN_MINUTES", "ACCOUNTING_RETENTION_YEARS", "SMTP_PORT", "SMTP_TIMEOUT",
     "MAIL_RETRY_FIRST_SECONDS",
     "MAIL_RETRY_MAX_SECONDS", "MAIL_GIVE_UP_HOURS", "WORKER_POLL_SECONDS", "ARGON2_TIME_COST",
-    "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM", "DATABASE_LOCK_WAIT_SECONDS",
+    "ARGON2_MEMORY_KIB", "ARGON2_PARALLELISM", "DATABASE_LOCK_WAIT_SECONDS", "EVIDENCE_MAX_FILES", "EVIDENCE_MAX_MB",
 }
 _BOOL_SETTINGS = {"INPROCESS_WORKER"}
 _LIST_SETTINGS = {"TRUSTED_HOSTS"}
@@ -125,6 +130,8 @@ def derive(config) -> None:
     config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
     config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    if not config["UPLOAD_DIR"]:
+        config["UPLOAD_DIR"] = os.path.join(config["INSTANCE_PATH"], "uploads")
 
 
 def _lock_wait(config) -> dict:

@@ -18,7 +18,9 @@ MAX_STATEMENTS = 6
 # Pages that are steps of a sign-in (they need the step before) or only move to another page.
 NOT_PAGES_OF_DATA = {"static", "auth.open_link", "auth.sign_in_for", "auth.continue_sign_in",
                      "staff.open_password_link", "staff.set_password", "staff.code", "staff.enrol",
-                     "account.confirm_email"}
+                     "account.confirm_email",
+                     # file downloads, not pages (measured in tests/test_complaints.py)
+                     "complaints.customer_evidence", "complaints.board_evidence"}
 
 
 def pages(world: dict) -> dict[str, tuple[str, str]]:

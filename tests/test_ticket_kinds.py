@@ -33,7 +33,8 @@ def test_every_kind_declares_its_queue_and_the_decrees_clock():
     for kind in all_kinds():
         assert kind.legal_days == DECREE_DAYS[kind] and kind.extension_days == kind.legal_days
         assert isinstance(kind.department, Department) and isinstance(kind.priority, Priority)
-    assert {str(kind) for kind in customer_kinds()} == {"question", "access", "restriction", "other"}
+    assert {str(kind) for kind in customer_kinds()} == {"question", "access", "restriction", "other", "leak_complaint",
+                                                        "misuse_report"}
     assert get_kind("leak_complaint").department is Department.BOARD
     assert get_kind("leak_complaint").priority is Priority.HIGH
 
@@ -168,7 +169,7 @@ def test_the_settings_page_lists_a_registered_kind(app, parcel_kind, clock):
     assert 'name="department_parcel_trace"' in page and 'name="fulfil_parcel_trace"' in page
 
 
-@pytest.mark.parametrize("code", ["nonsense", "erasure", "leak_complaint", "../question", "QUESTION"])
+@pytest.mark.parametrize("code", ["nonsense", "erasure", "correction", "../question", "QUESTION"])
 def test_a_kind_customers_cannot_file_has_no_page(client, customer, code):
     sign_in(client, "an.nguyen@example.vn")
     assert client.get(f"/requests/new/{code}").status_code == 404

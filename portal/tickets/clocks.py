@@ -8,23 +8,27 @@ applied it — plus, once extended, the extension the law allows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from portal.tickets import due
 from portal.tickets.kinds import RequestKind
 from portal.tickets.models import Ticket
-from portal.tickets.settings import company_calendar, queue_setting
+from portal.tickets.settings import company_calendar, first_response_hours, queue_setting
 
 # Thread events that set a ticket's deadline; their data says when the ceiling cut it.
 DEADLINE_EVENTS = ("created", "due_changed", "longer_period", "reopened", "due_brought_forward")
 
 
 def new_clocks(kind: RequestKind, received_at: datetime) -> tuple[datetime, due.Deadline]:
-    """The acknowledgement and fulfilment deadlines of a request of ``kind`` received then."""
+    """The acknowledgement and fulfilment deadlines of a request of ``kind`` received then; a kind the
+    company promises a first answer within some hours (complaints: 24) is acknowledged by then."""
     clocks, calendar = queue_setting("clocks"), company_calendar()
     deadline = due.fulfil_deadline(received_at, clocks["fulfil_days"][kind], kind.legal_days,
                                    clocks["fulfil_in_working_days"], calendar)
     acknowledge = due.acknowledge_due(received_at, clocks["acknowledge_working_days"], calendar)
+    promised = first_response_hours(kind)  # the company's own, shorter promise for some kinds
+    if promised:
+        acknowledge = min(acknowledge, received_at + timedelta(hours=promised))
     return min(acknowledge, deadline.at), deadline
 
 

@@ -53,7 +53,10 @@ def staff_replied(ticket, entry) -> None:
 
 
 def request_resolved(ticket) -> None:
-    _to_customer(ticket, "ticket_resolved")
+    """The outcome; a kind that answers with its details (a complaint's finding) names the part of the
+    e-mail that gives them (``email_answer``)."""
+    model = ticket.kind.detail_model
+    _to_customer(ticket, "ticket_resolved", details=db.session.get(model, ticket.id) if model is not None else None)
 
 
 def deadline_extended(ticket) -> None:

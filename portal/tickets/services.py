@@ -99,7 +99,8 @@ def create_ticket(*, kind, body: str, requester_email: str, customer_id: int | N
     """File a request of ``kind`` (a registered kind or its code); return (ticket, created).
 
     The same form posted twice returns the first ticket. A request of a kind the customer already
-    has open is added to that ticket as a message (created is False) and the customer is told.
+    has open is added to that ticket as a message (created is False) and the customer is told,
+    unless the kind keeps each request on its own (``joins_open_request``).
     ``details`` is the kind's own detail row, if it has one; it joins the new ticket.
     """
     kind = get_kind(kind)
@@ -107,7 +108,7 @@ def create_ticket(*, kind, body: str, requester_email: str, customer_id: int | N
         entry.ticket.customer_id == customer_id if customer_id else entry.ticket.requester_email == requester_email))
     if earlier is not None:
         return earlier.ticket, False
-    duplicate = find_open_duplicate(requester_email, customer_id, kind)
+    duplicate = find_open_duplicate(requester_email, customer_id, kind) if kind.joins_open_request else None
     if duplicate is not None:
         add_customer_message(duplicate, body, now, submission_key)
         _bring_deadlines_forward(duplicate, now)

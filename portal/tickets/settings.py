@@ -12,6 +12,9 @@ from portal.tickets.kinds import all_kinds
 
 SETTING_KEYS = ("routing", "assignment", "clocks")
 ACKNOWLEDGE_WORKING_DAYS = 2  # Decree 356/2025 Art. 5: acknowledge within 2 working days
+# The company's own promise of a first answer, in hours, for the kinds that declare one (complaints and
+# misuse reports: 24). Not on the settings page (yet); it can only shorten the law's acknowledgement.
+FIRST_RESPONSE = "first_response"
 
 
 def defaults(key: str) -> dict:
@@ -25,6 +28,9 @@ def defaults(key: str) -> dict:
             "fulfil_days": {kind: kind.legal_days for kind in all_kinds()},
             "extension_days": {kind: kind.extension_days for kind in all_kinds()},
         }
+    elif key == FIRST_RESPONSE:
+        value = {"hours": {kind: kind.first_response_hours for kind in all_kinds()
+                           if getattr(kind, "first_response_hours", None)}}
     elif key == "assignment":
         value = {Department.BOARD: "pickup", Department.SALES: "auto", Department.CARE: "auto"}
     else:
@@ -48,6 +54,12 @@ def save_queue_setting(key: str, value: dict, actor, now: datetime) -> bool:
         return False
     save_setting(key, value, actor, now, old=old)
     return True
+
+
+def first_response_hours(kind) -> int | None:
+    """The hours within which the company promises a first answer to a request of ``kind``, or None."""
+    hours = queue_setting(FIRST_RESPONSE)["hours"].get(str(kind))
+    return int(hours) if hours else None
 
 
 def company_calendar() -> Calendar:

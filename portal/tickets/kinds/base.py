@@ -49,6 +49,10 @@ class RequestKind(str):
     offer: ClassVar[object | None] = None
     # A table of this kind's own details (one row per ticket, keyed by ``ticket_id``), if it has any.
     detail_model: ClassVar[type | None] = None
+    # Whether a new request of this kind joins the customer's open one of the same kind as a message
+    # (False: each is a ticket of its own, with its own details — every complaint is about events of
+    # its own, and its details and evidence must not be dropped into another's thread).
+    joins_open_request: ClassVar[bool] = True
     # Template partials drawn on the customer's and the staff's ticket page, with ``ticket`` and
     # ``details`` in their context.
     customer_partial: ClassVar[str | None] = None

@@ -1,10 +1,248 @@
 """A complaint that the customer's data reached a third party: a request for protection measures
-(Decree 356/2025 Art. 5: 15 days), for the board of directors at high priority."""
+(Decree 356/2025 Art. 5(5): 15 days), for the board of directors at high priority.
 
+The customer says which data leaked, where they saw it or who contacted them (a name, a phone number,
+a web address), when, and what happened. The company promises a first answer within 24 hours (the
+``first_response`` queue setting, :mod:`portal.tickets.settings`). The board resolves the complaint
+only with an answer: a finding (confirmed, not confirmed, cannot tell), the reason and the remedy,
+which the customer reads on their request page and in the resolution e-mail (``portal/complaints``).
+The answer fields are shared with the misuse report (:class:`ComplaintAnswer`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from wtforms import DateField, MultipleFileField, SelectChoice, SelectMultipleField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.enums import Department, Priority
+from portal import clock
+from portal.contact_values import InvalidPhone, format_phone, normalize_phone
+from portal.db import UTCDateTime, db
+from portal.enums import Department, Priority, TicketStatus
+from portal.forms import no_control_characters
+from portal.tickets.due import local_date
+from portal.tickets.forms import RequestMessageForm, message_field
 from portal.tickets.kinds.base import RequestKind, register
+
+FIRST_RESPONSE_HOURS = 24  # the company's own promise for complaints and misuse reports
+
+# What a board member finds, and how the customer reads it.
+FINDINGS = {
+    "confirmed": _l("Confirmed: your data did reach someone it should not have"),
+    "not_confirmed": _l("Not confirmed: we found no sign that your data leaked from us"),
+    "unclear": _l("We cannot tell whether your data leaked from us"),
+}
+_FINDING_LIST = ", ".join(f"'{finding}'" for finding in FINDINGS)
+
+LEAKED_DATA = {
+    "name": _l("My name"),
+    "phone": _l("My phone number"),
+    "address": _l("My address"),
+    "email": _l("My e-mail address"),
+    "order": _l("Details of my orders"),
+    "other": _l("Other data"),
+}
+
+NO_ANSWER = _l("Record the finding, its reason and the remedy first: the customer is owed that answer.")
+
+
+class ComplaintAnswer:
+    """The board's answer to a complaint or a misuse report, on the kind's detail row."""
+
+    finding: Mapped[str | None] = mapped_column(String(20))
+    finding_reason: Mapped[str | None] = mapped_column(Text)
+    remedy: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @declared_attr
+    def answered_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("staff_members.id"))
+
+    @property
+    def is_answered(self) -> bool:
+        return bool(self.finding and (self.finding_reason or "").strip() and (self.remedy or "").strip())
+
+    @property
+    def finding_title(self):
+        return FINDINGS.get(self.finding or "")
+
+
+def answer_constraints() -> tuple:
+    return (
+        CheckConstraint(f"finding IN ({_FINDING_LIST})", name="finding_known"),
+        CheckConstraint("finding IS NULL OR (finding_reason IS NOT NULL AND remedy IS NOT NULL"
+                        " AND answered_at IS NOT NULL)", name="finding_is_complete"),
+    )
+
+
+# Evidence files: what their first bytes must be (the name and the browser's type are not trusted).
+EVIDENCE_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
+    "image/png": (b"\x89PNG\r\n\x1a\n", ".png"),
+    "application/pdf": (b"%PDF-", ".pdf"),
+}
+_TYPE_LIST = ", ".join(f"'{kind}'" for kind in EVIDENCE_TYPES)
+
+
+class EvidenceFile(db.Model):
+    """A file a customer sent with a leak complaint: kept in ``UPLOAD_DIR`` under a random name,
+    served only as a download to the complainant and the board."""
+
+    __tablename__ = "complaint_evidence"
+    __table_args__ = (CheckConstraint(f"content_type IN ({_TYPE_LIST})", name="type_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("leak_complaint_details.ticket_id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(current_app.config["UPLOAD_DIR"], self.stored_name)
+
+
+class LeakComplaintDetails(ComplaintAnswer, db.Model):
+    """What the customer says leaked, where and when; and the board's answer."""
+
+    __tablename__ = "leak_complaint_details"
+    __table_args__ = answer_constraints()
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    leaked: Mapped[list] = mapped_column(JSON, default=list)  # keys of LEAKED_DATA
+    leaked_other: Mapped[str | None] = mapped_column(String(200))
+    third_party_name: Mapped[str | None] = mapped_column(String(200))
+    third_party_phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    third_party_url: Mapped[str | None] = mapped_column(String(500))
+    # None on a row that holds only the board's answer (a complaint filed without the form's details)
+    seen_on: Mapped[date | None] = mapped_column(Date)
+    evidence: Mapped[list[EvidenceFile]] = relationship(order_by=EvidenceFile.id, cascade="all, delete-orphan")
+
+    @property
+    def leaked_titles(self) -> list:
+        return [LEAKED_DATA[key] for key in self.leaked or [] if key in LEAKED_DATA]
+
+    @property
+    def third_party_phone_display(self) -> str | None:
+        return format_phone(self.third_party_phone) if self.third_party_phone else None
+
+
+def not_in_future(form, field):
+    """A date the customer saw something: today at the latest, in Vietnam's calendar."""
+    if field.data is not None and field.data > local_date(clock.now()):
+        raise ValidationError(_l("This date is in the future. Give the day it happened."))
+
+
+def _phone(form, field):
+    if not (field.data or "").strip():
+        field.data = None
+        return
+    try:
+        field.data = normalize_phone(field.data)
+    except InvalidPhone:
+        raise ValidationError(_l("This is not a phone number. Write it as you saw it, e.g. 0903 123 456.")) from None
+
+
+def _web_address(form, field):
+    text = (field.data or "").strip()
+    if not text:
+        field.data = None
+        return
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in text):
+        raise ValidationError(_l("Give a web address starting with http:// or https://."))
+    field.data = text
+
+
+def _optional_text(form, field):
+    field.data = (field.data or "").strip() or None
+
+
+def _shown_name(filename: str | None) -> str:
+    """The name the customer gave a file, for display only: no folders, no control characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip(" .")
+    return name[:200] or "file"
+
+
+def _evidence(form, field):
+    """Read the chosen files once: at most EVIDENCE_MAX_FILES, none empty or larger than
+    EVIDENCE_MAX_MB, each a JPEG, PNG or PDF by its content. Keeps them on ``form.evidence_read``."""
+    config = current_app.config
+    chosen = [item for item in field.data or [] if getattr(item, "filename", None)]
+    form.evidence_read = []
+    if len(chosen) > config["EVIDENCE_MAX_FILES"]:
+        raise ValidationError(_l("Send at most %(count)d files.", count=config["EVIDENCE_MAX_FILES"]))
+    limit = config["EVIDENCE_MAX_MB"] * 1024 * 1024
+    for item in chosen:
+        name = _shown_name(item.filename)
+        content = item.stream.read(limit + 1)
+        if not content:
+            raise ValidationError(_l("The file %(name)s is empty.", name=name))
+        if len(content) > limit:
+            raise ValidationError(_l("The file %(name)s is larger than %(size)d MB.", name=name,
+                                     size=config["EVIDENCE_MAX_MB"]))
+        kind = next((kind for kind, (magic, _ext) in EVIDENCE_TYPES.items() if content.startswith(magic)), None)
+        if kind is None:
+            raise ValidationError(_l("The file %(name)s is not a JPEG or PNG picture or a PDF document.", name=name))
+        form.evidence_read.append((name, kind, content))
+
+
+def store_evidence(read: list, now: datetime) -> list[EvidenceFile]:
+    """Write the files under random names in UPLOAD_DIR; their rows, for the complaint's details."""
+    folder = current_app.config["UPLOAD_DIR"]
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    files = []
+    for name, kind, content in read:
+        stored = secrets.token_hex(16) + EVIDENCE_TYPES[kind][1]
+        with open(os.path.join(folder, stored), "xb") as out:
+            out.write(content)
+        files.append(EvidenceFile(stored_name=stored, original_name=name, content_type=kind, size=len(content),
+                                  sha256=hashlib.sha256(content).hexdigest(), created_at=now))
+    return files
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LeakComplaintForm(RequestMessageForm):
+    leaked = CheckboxesField(_l("Which of your data leaked?"),
+                             choices=[SelectChoice(key, title) for key, title in LEAKED_DATA.items()],
+                             validators=[InputRequired(_l("Tick at least one kind of data."))])
+    leaked_other = StringField(_l("If something else, what?"), validators=[
+        Length(max=200, message=_l("Write at most %(max)d characters.")), no_control_characters, _optional_text])
+    third_party_name = StringField(_l("Who had it or contacted you (a name or a company), if you know"), validators=[
+        Length(max=200, message=_l("Write at most %(max)d characters.")), no_control_characters, _optional_text])
+    third_party_phone = StringField(_l("The phone number that called or texted you, if any"),
+                                    validators=[_phone])
+    third_party_url = StringField(_l("The web page where you saw it, if any"), validators=[
+        Length(max=500, message=_l("Write at most %(max)d characters.")), no_control_characters, _web_address])
+    seen_on = DateField(_l("When did you see it or were you contacted?"), validators=[
+        InputRequired(_l("Give the date.")), not_in_future])
+    message = message_field(_l("What happened?"))
+    evidence = MultipleFileField(_l("Pictures or documents that show it (JPEG, PNG or PDF; optional)"),
+                                 validators=[_evidence], render_kw={"accept": ".jpg,.jpeg,.png,.pdf"})
+    has_files = True  # the page sends it as multipart/form-data
+    evidence_read: list = []
+
+    def validate_leaked_other(self, field):
+        if "other" in (self.leaked.data or []) and not field.data:
+            raise ValidationError(_l("Say what else leaked."))
 
 
 @register
@@ -15,8 +253,34 @@ class LeakComplaint(RequestKind):
     department = Department.BOARD
     priority = Priority.HIGH
     legal_days = 15
+    joins_open_request = False  # each complaint has its own events, details and evidence
+    first_response_hours = FIRST_RESPONSE_HOURS
     procedure = _l(
         "The board of directors verifies what happened, then answers you with the reason and how the leak"
         " is being corrected and remedied.")
 
     offer = _l("Tell us if you think your data has leaked")
+    customer_form = LeakComplaintForm
+    detail_model = LeakComplaintDetails
+    customer_partial = "complaints/_leak_customer.html"
+    staff_partial = "complaints/_leak_staff.html"
+    email_answer = "complaints/_answer.txt"
+
+    def details_from(self, form):
+        return LeakComplaintDetails(
+            leaked=[key for key in LEAKED_DATA if key in (form.leaked.data or [])],
+            leaked_other=form.leaked_other.data if "other" in (form.leaked.data or []) else None,
+            third_party_name=form.third_party_name.data, third_party_phone=form.third_party_phone.data,
+            third_party_url=form.third_party_url.data, seen_on=form.seen_on.data,
+            evidence=store_evidence(form.evidence_read, clock.now()))
+
+    def outcome_problem(self, ticket, status, reason):
+        return answer_missing(self, ticket, status)
+
+
+def answer_missing(kind: RequestKind, ticket, status: TicketStatus):
+    """A complaint or misuse report is resolved only once the board's answer is recorded."""
+    if status is not TicketStatus.RESOLVED:
+        return None
+    details = db.session.get(kind.detail_model, ticket.id)
+    return None if details is not None and details.is_answered else NO_ANSWER
