@@ -9,12 +9,14 @@ import io
 import os
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from portal.db import db
 from portal.enums import Department, Priority, TicketStatus
+from portal.rights import erasure
 from portal.tickets import services
 from portal.tickets.due import local_date
 from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
@@ -415,3 +417,15 @@ def test_a_complaint_filed_without_the_forms_details_can_still_be_answered(board
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).status is TicketStatus.RESOLVED
     assert db.session.get(LeakComplaintDetails, ticket.id).finding == "unclear"
+
+
+def test_erasing_the_customer_erases_the_complaints_words_and_files_and_keeps_the_register(customer_client, clock):
+    ticket = _ticket(_leak(customer_client, clock, evidence=_files(("ảnh chụp.png", PNG))))
+    stored = db.session.get(LeakComplaintDetails, ticket.id).evidence[0].path
+    customer = db.session.get(Ticket, ticket.id).customer
+    erasure.tickets_anonymised(SimpleNamespace(ticket_id=0), customer, clock.now())  # the erasure's step
+    db.session.commit()
+    details = db.session.get(LeakComplaintDetails, ticket.id)
+    assert (details.third_party_name, details.third_party_phone, details.third_party_url) == (None, None, None)
+    assert details.evidence == [] and not os.path.exists(stored)
+    assert details.leaked == ["name", "phone"] and details.seen_on == local_date(clock.now())

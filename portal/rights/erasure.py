@@ -34,7 +34,7 @@ from portal.rights.models import RetainedCategory, RetainedData
 from portal.rights.services import suppress
 from portal.tickets.kinds.erasure import ERASURE_STATES, ErasureRequest
 from portal.tickets.models import OPEN_STATUSES, Ticket
-from portal.tickets.services import TicketRuleError, add_event
+from portal.tickets.services import TicketRuleError, add_event, details_of
 
 ERASED_TEXT = "[erased]"  # what replaces the personal content of a message
 
@@ -139,6 +139,9 @@ def tickets_anonymised(details: ErasureRequest, customer: Customer, now: datetim
         for entry in ticket.entries:
             if entry.kind is not EntryKind.EVENT and entry.body != ERASED_TEXT:
                 entry.body = ERASED_TEXT
+        kind_details = details_of(ticket)
+        if kind_details is not None and ticket.id != details.ticket_id:
+            ticket.kind.erase_personal(kind_details)
         if ticket.id != details.ticket_id:
             ticket.requester_email = ""
         ticket.updated_at = now

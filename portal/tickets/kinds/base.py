@@ -87,6 +87,10 @@ class RequestKind(str):
         """Why ``ticket`` cannot be moved to ``status`` (resolved or rejected) yet, or None."""
         return None
 
+    def erase_personal(self, details) -> None:
+        """Erase what this kind's detail row holds of the customer's own words and files, when the
+        customer's data is erased (the row stays, for the register of requests)."""
+
 
 def register(kind_class: type[RequestKind]) -> type[RequestKind]:
     """Add a kind to the registry (a class decorator)."""

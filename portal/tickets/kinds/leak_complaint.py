@@ -277,6 +277,16 @@ class LeakComplaint(RequestKind):
     def outcome_problem(self, ticket, status, reason):
         return answer_missing(self, ticket, status)
 
+    def erase_personal(self, details) -> None:
+        """The third party named, what else leaked, and the evidence files (rows and files) go; what
+        kinds of data leaked and when stay, for the register."""
+        details.third_party_name = details.third_party_phone = details.third_party_url = None
+        details.leaked_other = None
+        for evidence in list(details.evidence):
+            if os.path.exists(evidence.path):
+                os.remove(evidence.path)
+            details.evidence.remove(evidence)
+
 
 def answer_missing(kind: RequestKind, ticket, status: TicketStatus):
     """A complaint or misuse report is resolved only once the board's answer is recorded."""
