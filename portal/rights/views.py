@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
@@ -38,7 +38,7 @@ from portal.rights.models import REASONS, CopyFormat
 from portal.rights.printable import readable_copy
 from portal.security import safe_next_path
 from portal.tickets import services as tickets
-from portal.tickets.board import queries
+from portal.tickets.board.decisions import decide
 from portal.tickets.kinds.erasure import ErasureRequest
 from portal.tickets.models import OPEN_STATUSES, Ticket
 
@@ -207,80 +207,28 @@ def _file_erasure(form):
 
 # --- staff decisions -----------------------------------------------------------------------------
 
-def _ticket_for_decision(reference: str, kind: str) -> Ticket:
-    member = current_user.staff
-    ticket = queries.find_ticket(reference, member)
-    if ticket is None or str(ticket.kind) != kind or not ticket.can_be_worked_by(member):
-        abort(404)
-    return ticket
+def _approve(ticket, form):
+    return erasure.approve(ticket, current_user.staff, clock.now())
 
 
-def _decided(reference: str, change, message: str):
-    """Apply ``change`` if the ticket is still at the version the page showed; commit once."""
-    ticket = _ticket_for_decision(reference, change.kind)  # 404 before anything else
-    form = change.form()
-    if not form.validate_on_submit():
-        errors = [str(error) for field in form if field.name not in ("version", "csrf_token") for error in field.errors]
-        flash(" ".join(errors) or _("Reload the page and try again."), "error")
-        return redirect(url_for("board.ticket", reference=reference), 303)
+def _carry_out(details) -> None:
+    """Carry the erasure out, step by step, each step committed with its record."""
+    erasure.carry_out(db.session.get(ErasureRequest, details.ticket_id), clock.now(), db.session.commit)
+
+
+def _apply_restriction(ticket, form):
+    return services.apply_restriction(ticket, current_user.staff, clock.now())
+
+
+def _lift(ticket, form):
+    details = tickets.details_of(ticket)
+    if ticket.customer_id is None or details is None or details.what != "restriction" or details.applied_at is None:
+        raise tickets.TicketRuleError(NOT_APPLIED)
+    customer = db.session.get(Customer, ticket.customer_id)
     try:
-        if not tickets.hold_for_change(ticket, int(form.version.data)):
-            db.session.rollback()
-            flash(_("Someone else changed this ticket meanwhile. Nothing was applied: check it and try again."),
-                  "error")
-            return redirect(url_for("board.ticket", reference=reference), 303)
-        result = change(ticket, form)
-        db.session.commit()
-    except tickets.TicketRuleError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("board.ticket", reference=reference), 303)
-    except (StaleDataError, OperationalError):
-        db.session.rollback()
-        flash(_("Someone else changed this ticket meanwhile. Nothing was applied: check it and try again."), "error")
-        return redirect(url_for("board.ticket", reference=reference), 303)
-    change.after(result)
-    flash(message, "success")
-    return redirect(url_for("board.ticket", reference=reference), 303)
-
-
-class _Approval:
-    kind = "erasure"
-    form = StaffDecisionForm
-
-    def __call__(self, ticket, form):
-        return erasure.approve(ticket, current_user.staff, clock.now())
-
-    @staticmethod
-    def after(details):
-        """Carry the erasure out, step by step, each step committed with its record."""
-        erasure.carry_out(db.session.get(ErasureRequest, details.ticket_id), clock.now(), db.session.commit)
-
-
-class _Restriction:
-    kind = "restriction"
-    form = StaffDecisionForm
-
-    def __call__(self, ticket, form):
-        return services.apply_restriction(ticket, current_user.staff, clock.now())
-
-    @staticmethod
-    def after(details):
-        pass
-
-
-class _Lift(_Restriction):
-    form = TicketLiftForm
-
-    def __call__(self, ticket, form):
-        details = tickets.details_of(ticket)
-        if ticket.customer_id is None or details is None or details.what != "restriction" or details.applied_at is None:
-            raise tickets.TicketRuleError(NOT_APPLIED)
-        customer = db.session.get(Customer, ticket.customer_id)
-        try:
-            return services.lift_restriction(customer, current_user.staff, form.reason.data, clock.now())
-        except services.RightsProblem as problem:
-            raise tickets.TicketRuleError(problem.args[0]) from None
+        return services.lift_restriction(customer, current_user.staff, form.reason.data, clock.now())
+    except services.RightsProblem as problem:
+        raise tickets.TicketRuleError(problem.args[0]) from None
 
 
 NOT_APPLIED = _l("Only a restriction of all processing that was applied to the record can be lifted.")
@@ -290,18 +238,21 @@ NOT_APPLIED = _l("Only a restriction of all processing that was applied to the r
 @staff_required("ticket.work")
 def approve_erasure(reference: str):
     """Approve an erasure: erase at once what nothing requires, restrict what must be kept."""
-    return _decided(reference, _Approval(), _("The erasure was carried out and the customer was told what is kept."))
+    return decide(reference, StaffDecisionForm, _approve, kinds=("erasure",), after=_carry_out, success=lambda _d: _(
+        "The erasure was carried out and the customer was told what is kept."))
 
 
 @bp.route("/board/tickets/<reference>/restriction/apply", methods=["POST"])
 @staff_required("ticket.work")
 def apply_restriction(reference: str):
     """Apply the restriction or objection the customer asked for."""
-    return _decided(reference, _Restriction(), _("Applied. The record now shows it to every member of staff."))
+    return decide(reference, StaffDecisionForm, _apply_restriction, kinds=("restriction",), success=lambda _d: _(
+        "Applied. The record now shows it to every member of staff."))
 
 
 @bp.route("/board/tickets/<reference>/restriction/lift", methods=["POST"])
 @staff_required("restriction.lift")
 def lift_restriction(reference: str):
     """Lift the restriction the customer asked for, with the reason they are e-mailed."""
-    return _decided(reference, _Lift(), _("The restriction is lifted, and the customer was e-mailed the reason."))
+    return decide(reference, TicketLiftForm, _lift, kinds=("restriction",), success=lambda _d: _(
+        "The restriction is lifted, and the customer was e-mailed the reason."))
