@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from portal.account.models import ContactPoint, Customer, DataChange, bump_data_versions
+from portal.account.models import ContactPoint, Customer, DataChange, bump_data_versions, note_change
 from portal.account.signals import data_corrected, name_change_proposed
 from portal.audit.services import record
 from portal.auth.services import move_sessions_to_new_address
@@ -86,10 +86,8 @@ def own_contact_point(customer_id: int, point_id: int) -> ContactPoint | None:
 def _history(customer: Customer, field: str, old: str | None, new: str | None, now: datetime,
              actor_kind: ActorKind = ActorKind.CUSTOMER, actor_name: str = "",
              via: DataSource = DataSource.PORTAL) -> DataChange:
-    change = DataChange(customer_id=customer.id, changed_at=now, actor_kind=actor_kind, actor_name=actor_name,
-                        field=field, old_value=old, new_value=new, via=via)
-    db.session.add(change)
-    return change
+    return note_change(customer.id, field, old, new, now=now, actor_kind=actor_kind, actor_name=actor_name,
+                       via=via)
 
 
 def _corrected(who: Corrector, changes: list[DataChange], now: datetime, action: str, **data) -> None:

@@ -157,6 +157,16 @@ class DataChange(db.Model):
         return field_title(self.field)
 
 
+def note_change(customer_id: int, field: str, old: str | None, new: str | None, *, now: datetime,
+                actor_kind: ActorKind, actor_name: str = "", via: DataSource | None = None) -> DataChange:
+    """Add one line to a customer's history of changes (the caller's transaction commits it). A line
+    that names no ``via`` takes its unit of work's (see :func:`changes_come_from`)."""
+    change = DataChange(customer_id=customer_id, changed_at=now, actor_kind=actor_kind, actor_name=actor_name,
+                        field=field, old_value=old, new_value=new, via=via)
+    db.session.add(change)
+    return change
+
+
 def field_title(field: str) -> str:
     """What a change's ``field`` ("phone:mobile", "consent:surveys") names, for people."""
     name, _, detail = field.partition(":")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from portal.account.models import Customer, DataChange
+from portal.account.models import Customer, note_change
 from portal.audit.access_log import local_day
 from portal.audit.services import record
 from portal.consent.models import CONSENT_PURPOSES, ConsentEntry
@@ -67,10 +67,8 @@ def record_consent(customer, purpose: Purpose, granted: bool, *, method: Consent
                          evidence=evidence, recorded_at=now, actor_kind=actor_kind, actor_name=actor_name,
                          notice_version=notice_version)
     db.session.add(entry)
-    db.session.add(DataChange(customer_id=customer.id, changed_at=now, actor_kind=actor_kind,
-                              actor_name=actor_name, field=f"consent:{purpose.value}",
-                              old_value=_state_word(previous.granted if previous else None),
-                              new_value=_state_word(granted)))
+    note_change(customer.id, f"consent:{purpose.value}", _state_word(previous.granted if previous else None),
+                _state_word(granted), now=now, actor_kind=actor_kind, actor_name=actor_name)
     db.session.flush()
     record(actor, "consent.granted" if granted else "consent.withdrawn", customer, purpose=purpose.value,
            method=method.value, entry=entry.id)

@@ -12,7 +12,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
-from portal.account.models import KINDS_BY_CHANNEL, ContactPoint, Customer, DataChange, changes_come_from
+from portal.account.models import KINDS_BY_CHANNEL, ContactPoint, Customer, changes_come_from, note_change
 from portal.audit.services import record
 from portal.consent.services import ConsentProblem, record_consent
 from portal.contact_values import (
@@ -184,8 +184,7 @@ def _contact_id(raw: str | None) -> int | None | bool:
 
 def _history(customer_id: int, field: str, old: str | None, new: str | None, actor_name: str, now: datetime,
              source: DataSource, actor_kind: ActorKind = ActorKind.STAFF) -> None:
-    db.session.add(DataChange(customer_id=customer_id, changed_at=now, actor_kind=actor_kind,
-                              actor_name=actor_name, field=field, old_value=old, new_value=new, via=source))
+    note_change(customer_id, field, old, new, now=now, actor_kind=actor_kind, actor_name=actor_name, via=source)
 
 
 def create_customer(*, full_name: str, notes: str, source: DataSource, contacts: list[CleanContact], actor,

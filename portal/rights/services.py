@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.account.models import Customer, DataChange, changes_come_from
+from portal.account.models import Customer, changes_come_from, note_change
 from portal.account.services import customer_record
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
@@ -257,9 +257,8 @@ def lift_restriction(customer: Customer, staff, reason: str, now: datetime) -> T
     ticket = restriction_ticket(customer.id)
     since, customer.restricted_at = customer.restricted_at, None
     changes_come_from(db.session, DataSource.STAFF)
-    db.session.add(DataChange(customer_id=customer.id, changed_at=now, actor_kind=ActorKind.STAFF,
-                              actor_name=staff.full_name, field=LIFTED, old_value=None, new_value=reason,
-                              via=DataSource.STAFF))
+    note_change(customer.id, LIFTED, None, reason, now=now, actor_kind=ActorKind.STAFF, actor_name=staff.full_name,
+                via=DataSource.STAFF)
     if ticket is not None:
         add_event(ticket, "restriction_lifted", now, staff, reason=reason)
         ticket.updated_at = now
