@@ -38,11 +38,6 @@ def current_consents(entries) -> dict[Purpose, object | None]:
     return {purpose: latest.get(purpose) for purpose in CONSENT_PURPOSES}
 
 
-def is_granted(entries, purpose: Purpose) -> bool:
-    entry = current_consents(entries).get(purpose)
-    return bool(entry and entry.granted)
-
-
 def ledger_of(customer_id: int) -> list[ConsentEntry]:
     """Every entry of a customer's ledger, newest first."""
     statement = (select(ConsentEntry).where(ConsentEntry.customer_id == customer_id)

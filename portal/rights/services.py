@@ -75,10 +75,7 @@ def _normalised(email: str | None, phone: str | None) -> list[str]:
 def is_suppressed(email: str | None = None, phone: str | None = None) -> bool:
     """Whether this e-mail address or phone number (as typed anywhere) belongs to someone who had
     their data erased: never use it for marketing, even when it comes back in an import."""
-    keys = [suppression_key(value) for value in _normalised(email, phone)]
-    if not keys:
-        return False
-    return db.session.scalars(select(Suppression.id).where(Suppression.key.in_(keys)).limit(1)).first() is not None
+    return bool(suppressed_among([email] if email else [], [phone] if phone else []))
 
 
 def suppressed_among(emails=(), phones=()) -> set[str]:
