@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask import abort, current_app, make_response, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -39,6 +39,7 @@ from portal.rights.printable import readable_copy
 from portal.security import safe_next_path
 from portal.tickets import services as tickets
 from portal.tickets.board.decisions import decide
+from portal.tickets.filed import say_filed
 from portal.tickets.kinds.erasure import ErasureRequest
 from portal.tickets.models import OPEN_STATUSES, Ticket
 
@@ -178,11 +179,7 @@ def delete():
     if not form.validate_on_submit():
         return _deletion_page(form, 400)
     ticket, created = _file_erasure(form)
-    if created:
-        flash(_("Your request is filed. Its reference is %(reference)s.", reference=ticket.reference), "success")
-    else:
-        flash(_("You already have an open request of this kind (%(reference)s): your message was added to it.",
-                reference=ticket.reference), "info")
+    say_filed(ticket, created)
     return redirect(url_for("requests.show", reference=ticket.reference), 303)
 
 

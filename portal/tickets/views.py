@@ -18,6 +18,7 @@ from portal.enums import EntryKind
 from portal.extensions import limiter
 from portal.hashing import keyed_hash
 from portal.tickets import services
+from portal.tickets.filed import say_filed
 from portal.tickets.forms import NewRequestForm, ReplyForm, RequestMessageForm
 from portal.tickets.kinds import UnknownKind, customer_kinds, get_kind
 
@@ -119,11 +120,7 @@ def _file(kind, form, template: str):
         form.submission_key.errors.append(str(error.message))
         form.submission_key.data = _new_key()
         return render_template(template, form=form, kind=kind, other_kinds=_kinds_with_own_forms()), 400
-    if created:
-        flash(_("Your request is filed. Its reference is %(reference)s.", reference=ticket.reference), "success")
-    else:
-        flash(_("You already have an open request of this kind (%(reference)s): your message was added to it.",
-                reference=ticket.reference), "info")
+    say_filed(ticket, created)
     return redirect(url_for(".show", reference=ticket.reference), 303)
 
 
