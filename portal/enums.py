@@ -108,6 +108,8 @@ class ViewedPage(TitledEnum):
     QUEUE = "queue", _l("a list of requests")
     SEARCH = "search", _l("a search")
     RECORD = "record", _l("your record on the board")
+    INCIDENT = "incident", _l("a data breach incident's page")
+    REVIEW = "review", _l("a review of staff access to customers' data")
 
 
 class EntryKind(TitledEnum):

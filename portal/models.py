@@ -6,11 +6,13 @@ from portal.auth.models import CustomerSession
 from portal.board_version import ChangeCounter
 from portal.consent.models import ConsentEntry
 from portal.email_links import EmailLink
+from portal.incidents.models import AffectedCustomer, BreachIncident, IncidentComplaint
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
 from portal.settings.models import CalendarOverride, Setting
 from portal.staff.models import StaffMember, StaffRecoveryCode, StaffSession
 from portal.tickets.models import Ticket, TicketEntry
 
-__all__ = ["AuditRecord", "CalendarOverride", "ChangeCounter", "ConsentEntry", "ContactPoint", "Customer",
-           "CustomerDataView", "CustomerSession", "DataChange", "DeliveryAttempt", "EmailLink", "Order",
-           "OutboxMessage", "Setting", "StaffMember", "StaffRecoveryCode", "StaffSession", "Ticket", "TicketEntry"]
+__all__ = ["AffectedCustomer", "AuditRecord", "BreachIncident", "CalendarOverride", "ChangeCounter", "ConsentEntry",
+           "ContactPoint", "Customer", "CustomerDataView", "CustomerSession", "DataChange", "DeliveryAttempt",
+           "EmailLink", "IncidentComplaint", "Order", "OutboxMessage", "Setting", "StaffMember",
+           "StaffRecoveryCode", "StaffSession", "Ticket", "TicketEntry"]
