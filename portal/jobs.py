@@ -7,7 +7,7 @@ from datetime import datetime
 
 from portal.db import db
 from portal.outbox.delivery import deliver_due
-from portal.retention import purge_expired
+from portal.retention import purge_expired, remove_orphan_evidence
 from portal.rights import erasure
 from portal.tickets.services import escalate_overdue
 
@@ -26,7 +26,7 @@ def run_due_jobs(now: datetime) -> int:
     if escalated:
         log.info("Escalated %s overdue ticket(s)", escalated)
     erased = run_erasure_jobs(now)
-    purged = purge_expired(now)
+    purged = purge_expired(now) + remove_orphan_evidence(now)
     db.session.commit()
     if purged:
         log.info("Purged %s row(s) past their retention period", purged)
