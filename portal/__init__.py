@@ -17,7 +17,7 @@ from portal.complaints import bp as complaints_bp
 from portal.complaints.views import allow_evidence_uploads
 from portal.consent.views import bp as consent_bp
 from portal.customers import bp as customers_bp
-from portal.extensions import babel, csrf, limiter, login_manager, migrate
+from portal.extensions import babel, csrf, init_limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
@@ -73,7 +73,7 @@ def _init_extensions(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, allow_evidence_uploads)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are checked against the server-side row
-    limiter.init_app(app)
+    init_limiter(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=os.path.join(ROOT, "portal", "translations"))
 
