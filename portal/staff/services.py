@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
 from portal import email_links
@@ -217,11 +218,16 @@ def live_sessions(member: StaffMember) -> list[StaffSession]:
                                                               StaffSession.ended_at.is_(None))))
 
 
+@lru_cache(maxsize=1)
+def _session_statement():
+    """A session and its member in one statement (every staff page needs both), built once."""
+    return (select(StaffSession).where(StaffSession.key_hash == bindparam("key_hash"))
+            .options(joinedload(StaffSession.staff)))
+
+
 def active_staff_session(key: str, now: datetime) -> StaffSession | None:
     """The live session for a cookie key, ending it first if the member was deactivated or it timed out."""
-    # One statement for the session and its member: every staff page needs both.
-    row = db.session.scalars(select(StaffSession).where(StaffSession.key_hash == sha256(key))
-                             .options(joinedload(StaffSession.staff))).first()
+    row = db.session.scalars(_session_statement(), {"key_hash": sha256(key)}).first()
     if row is None or row.ended_at is not None:
         return None
     reason = "deactivated" if not row.staff.is_active else timeout_reason(row, now)
