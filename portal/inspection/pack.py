@@ -199,7 +199,7 @@ def _consent_rows(start: datetime, end: datetime, summary: Summary):
 
 
 def _breach_header() -> list:
-    return [_l("Reference"), _l("Title"), _l("Status"), _l("Discovered"), _l("Categories of data"),
+    return [_l("Incident reference"), _l("Title"), _l("Status"), _l("Discovered"), _l("Categories of data"),
             _l("Affected customers"), _l("Authority notice due"), _l("Authority notice sent"), _l("Sent by"),
             _l("Authority's reference"), _l("Authority notice"), _l("Customers' notice started"),
             _l("Customers' notices queued"), _l("Customers' notices delivered")]
