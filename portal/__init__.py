@@ -19,6 +19,8 @@ from portal.consent.views import bp as consent_bp
 from portal.customers import bp as customers_bp
 from portal.extensions import babel, csrf, init_limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
+from portal.incidents import bp as incidents_bp
+from portal.inspection import bp as inspection_bp
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
 from portal.privacy import bp as privacy_bp
@@ -82,6 +84,8 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
                       rights_bp, customers_bp, complaints_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(incidents_bp)
+    app.register_blueprint(inspection_bp)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)
 

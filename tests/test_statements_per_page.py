@@ -10,6 +10,7 @@ import pytest
 from portal.account.models import ContactPoint, DataChange
 from portal.db import db
 from portal.enums import Channel
+from portal.incidents.models import AffectedCustomer, BreachIncident, IncidentComplaint
 from portal.tickets import services
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import counted_statements, sign_in, sign_in_staff
@@ -49,6 +50,9 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "customers.search": ("care", "/board/customers/?q=an"), "customers.new": ("care", "/board/customers/new"),
         "customers.record": ("care", f"/board/customers/{world['customer'].id}"),
         "customers.edit": ("care", f"/board/customers/{world['customer'].id}/edit"),
+        "incidents.notice": ("board", f"/board/incidents/{world['incident_id']}/notice"),
+        "incidents.record": ("board", f"/board/incidents/{world['incident_id']}/record?lang=en"),
+        "inspection.index": ("board", "/board/inspection"),
     }
 
 
@@ -67,6 +71,13 @@ def grow(world: dict, now: datetime) -> None:
         new_ticket("access" if number % 2 else "question", customer=customer, email="an.nguyen@example.vn",
                    body=f"Yêu cầu {number}", now=now - timedelta(days=number % 9))
         new_ticket(email=f"khach{number}@example.vn", body="Khách khác", now=now)
+    for number in range(25):
+        other = make_customer(f"nguoi{number}@example.vn")
+        db.session.add(AffectedCustomer(incident_id=world["incident_id"], customer_id=other.id, source="picked"))
+        complaint = new_ticket("leak_complaint", customer=other, email=f"nguoi{number}@example.vn", now=now)
+        db.session.add(IncidentComplaint(incident_id=world["incident_id"], ticket_id=complaint.id,
+                                         added_by_id=world["board_id"]))
+    db.session.commit()
     ticket = world["ticket"]
     for number in range(15):
         services.add_customer_message(ticket, f"Tin nhắn {number}", now)
@@ -79,6 +90,13 @@ def world(app, clock):
     customer = make_customer()
     ticket = new_ticket(customer=customer, email="an.nguyen@example.vn")
     team = {role: make_staff(role) for role in ("care", "board", "admin")}
+    incident = BreachIncident(title="Lộ dữ liệu", discovered_at=clock.now(), created_by_id=team["board"].id,
+                              categories=["name"])
+    db.session.add(incident)
+    db.session.flush()
+    db.session.add_all([AffectedCustomer(incident_id=incident.id, customer_id=customer.id, source="picked"),
+                        IncidentComplaint(incident_id=incident.id, ticket_id=ticket.id, added_by_id=team["board"].id)])
+    db.session.commit()
     clients = {"visitor": app.test_client()}
     clients["customer"] = app.test_client()
     sign_in(clients["customer"], "an.nguyen@example.vn")
@@ -86,7 +104,8 @@ def world(app, clock):
         clients[role] = app.test_client()
         sign_in_staff(clients[role], member, clock=clock)
     return {"customer": customer, "phone_id": customer.contact_points[1].id,
-            "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
+            "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id, "incident_id": incident.id,
+            "board_id": team["board"].id,
             "clients": clients}
 
 
