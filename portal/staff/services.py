@@ -18,7 +18,7 @@ from sqlalchemy.orm.util import identity_key
 from portal import email_links
 from portal.access import timeout_reason
 from portal.audit.services import record
-from portal.db import db
+from portal.db import db, read_plain
 from portal.email_links import EmailLink
 from portal.enums import Role
 from portal.hashing import hash_password, keyed_hash, sha256
@@ -244,7 +244,7 @@ def active_staff_session(key: str, now: datetime) -> LiveStaffSession | None:
     Every staff page starts here, so the row is read as plain values on the session's connection and
     the member is put into the ORM session from them, without the ORM loading two objects: that
     costs a third as much, and the member is the same persistent object the services expect."""
-    row = db.session.connection().execute(_session_statement(), {"key_hash": sha256(key)}).first()
+    row = read_plain(_session_statement(), {"key_hash": sha256(key)}).first()
     if row is None or row.ended_at is not None:
         return None
     live = LiveStaffSession(row.session_id, row.session_created_at, row.last_seen_at, _member_from(row))

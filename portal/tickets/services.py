@@ -18,7 +18,7 @@ from portal.account.models import ContactPoint
 from portal.audit.access_log import log_customer_views
 from portal.audit.services import record
 from portal.contact_values import lookup_forms
-from portal.db import db
+from portal.db import db, read_plain
 from portal.enums import Channel, Department, EntryKind, TicketStatus, ViewedPage
 from portal.staff.models import StaffMember
 from portal.staff.signals import role_changed
@@ -502,8 +502,8 @@ def find_customer_ticket(reference: str, requester_email: str, customer_id: int 
 def customer_tickets_version(requester_email: str, customer_id: int | None) -> tuple[int, int]:
     """What the list of a customer's requests depends on: how many there are and their versions
     (every change to a ticket's row moves its ``version``)."""
-    row = db.session.execute(_tickets_version_statement(customer_id is not None),
-                             {"email": requester_email, "customer_id": customer_id}).one()
+    row = read_plain(_tickets_version_statement(customer_id is not None),
+                     {"email": requester_email, "customer_id": customer_id}).one()
     return row[0], row[1]
 
 
@@ -514,8 +514,8 @@ def customer_ticket_version(reference: str, requester_email: str, customer_id: i
     ticket_id = parse_reference(reference)
     if ticket_id is None:
         return None
-    row = db.session.execute(_ticket_version_statement(customer_id is not None),
-                             {"ticket_id": ticket_id, "email": requester_email, "customer_id": customer_id}).first()
+    row = read_plain(_ticket_version_statement(customer_id is not None),
+                     {"ticket_id": ticket_id, "email": requester_email, "customer_id": customer_id}).first()
     if row is None or format_reference(row[1].year, row[0]) != reference.strip().upper():
         return None
     return row[0], row[2], row[3]
