@@ -50,7 +50,8 @@ def settings_data(client, **overrides) -> dict:
     for kind, hours in queue_setting(FIRST_RESPONSE)["hours"].items():
         data[f"first_response_{kind}"] = str(hours)
     thresholds = insider_thresholds()
-    data["insider_customers"], data["insider_factor"] = str(thresholds["distinct_customers"]), f"{thresholds['factor']:g}"
+    data["insider_customers"] = str(thresholds["distinct_customers"])
+    data["insider_factor"] = f"{thresholds['factor']:g}"
     data.update(overrides)
     return data
 
@@ -221,7 +222,8 @@ def test_the_insider_alert_thresholds_are_saved_and_audited(admin_client):
     assert record.data["old"] == {"distinct_customers": 50, "factor": 3.0}
     assert record.data["new"] == {"distinct_customers": 80, "factor": 2.5}
     assert [s.key for s in db.session.scalars(select(Setting))] == ["insider_alerts"]
-    assert re.search(r'name="insider_factor"[^>]*value="2.5"', admin_client.get("/board/settings").get_data(as_text=True))
+    page = admin_client.get("/board/settings").get_data(as_text=True)
+    assert re.search(r'name="insider_factor"[^>]*value="2.5"', page)
 
 
 @pytest.mark.parametrize("field,value,message", [

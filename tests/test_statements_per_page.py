@@ -49,6 +49,8 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "customers.search": ("care", "/board/customers/?q=an"), "customers.new": ("care", "/board/customers/new"),
         "customers.record": ("care", f"/board/customers/{world['customer'].id}"),
         "customers.edit": ("care", f"/board/customers/{world['customer'].id}/edit"),
+        "oversight.index": ("board", "/board/oversight"),
+        "oversight.member": ("board", f"/board/oversight/members/{member}"),
     }
 
 

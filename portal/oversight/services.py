@@ -107,7 +107,7 @@ def _raise(staff_id: int, day: date, count: int, usual: float, thresholds: dict,
                                                          StaffMember.is_active.is_(True)).order_by(StaffMember.id))
     for recipient in board:
         queue_email(recipient.email, "oversight_alert", recipient.preferred_locale or DEFAULT_LOCALE,
-                    "oversight_alert", alert=alert, member=member, recipient=recipient, number=one_decimal)
+                    "oversight_alert", alert=alert, member=member, reader=recipient, number=one_decimal)
     return True
 
 

@@ -28,9 +28,10 @@ CUSTOMERS_RANGE = (1, 10000)
 FACTOR_RANGE = (1.0, 20.0)
 
 
-def insider_thresholds() -> dict:
-    """``distinct_customers`` (int) and ``factor`` (float) in force."""
-    stored = get_setting(KEY, DEFAULTS)
+def insider_thresholds(stored: dict | None = None) -> dict:
+    """``distinct_customers`` (int) and ``factor`` (float) in force (from ``stored``, the setting as
+    already read, if given)."""
+    stored = get_setting(KEY, DEFAULTS) if stored is None else stored
     customers, factor = stored.get("distinct_customers"), stored.get("factor")
     if not (isinstance(customers, int) and not isinstance(customers, bool)
             and CUSTOMERS_RANGE[0] <= customers <= CUSTOMERS_RANGE[1]):

@@ -21,9 +21,16 @@ from portal import clock
 from portal.access import staff_required
 from portal.db import db
 from portal.enums import Department
+from portal.settings.insider_alerts import DEFAULTS as INSIDER_DEFAULTS
+from portal.settings.insider_alerts import KEY as INSIDER_KEY
 from portal.settings.insider_alerts import insider_thresholds, save_insider_thresholds
 from portal.settings.models import CalendarOverride
-from portal.settings.services import add_calendar_override, calendar_overrides, remove_calendar_override
+from portal.settings.services import (
+    add_calendar_override,
+    calendar_overrides,
+    get_settings,
+    remove_calendar_override,
+)
 from portal.tickets.board import bp
 from portal.tickets.board.forms import DayOffForm, DayWorkedForm, settings_form
 from portal.tickets.due import public_holiday_names
@@ -31,9 +38,9 @@ from portal.tickets.kinds import all_kinds, get_kind
 from portal.tickets.settings import (
     FIRST_RESPONSE,
     SETTING_KEYS,
+    defaults,
     first_response_kinds,
     legal_maximum,
-    queue_setting,
     save_queue_setting,
 )
 
@@ -41,12 +48,13 @@ PAGE_KEYS = (*SETTING_KEYS, FIRST_RESPONSE)  # the queue settings this page edit
 
 
 def current_settings() -> dict[str, dict]:
-    return {key: queue_setting(key) for key in PAGE_KEYS}
+    """The settings this page edits, read with one statement."""
+    return get_settings({**{key: defaults(key) for key in PAGE_KEYS}, INSIDER_KEY: INSIDER_DEFAULTS})
 
 
 def form_data(current: dict[str, dict]) -> dict:
     """The settings form's fields, filled in from the settings in force."""
-    thresholds = insider_thresholds()
+    thresholds = insider_thresholds(current[INSIDER_KEY])
     data = {"acknowledge_working_days": current["clocks"]["acknowledge_working_days"],
             "fulfil_in_working_days": current["clocks"]["fulfil_in_working_days"],
             "insider_customers": thresholds["distinct_customers"], "insider_factor": f"{thresholds['factor']:g}"}
