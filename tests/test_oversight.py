@@ -261,3 +261,13 @@ def test_only_the_board_reaches_the_oversight_pages(app, clock, team, role):
     assert client.get(f"/board/oversight/members/{team['care'].id}").status_code == 404
     assert 'href="/board/oversight"' not in page_text(client.get("/staff/"))
     assert count(CustomerDataView, CustomerDataView.page == ViewedPage.REVIEW) == 0
+
+
+def test_of_two_workers_raising_the_same_alert_one_stores_and_mails_it(app, clock, team):
+    care, now = team["care"], clock.now()
+    thresholds = {"distinct_customers": 50, "factor": 3.0}
+    assert services._raise(care.id, local_date(now), 60, 0.0, thresholds, now) is True
+    assert services._raise(care.id, local_date(now), 61, 0.0, thresholds, now) is False
+    db.session.commit()
+    assert [(a.distinct_customers, a.usual) for a in alerts()] == [(60, 0.0)]
+    assert len([m for m in outbox() if m.purpose == "oversight_alert"]) == 3  # the three active board members

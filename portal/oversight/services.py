@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import format_decimal
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.account.models import Customer
 from portal.audit.access_log import local_day, log_customer_views
@@ -93,14 +93,17 @@ def raise_alerts(now: datetime) -> int:
 
 def _raise(staff_id: int, day: date, count: int, usual: float, thresholds: dict, now: datetime) -> bool:
     """Store the alert and e-mail the board; False if another worker raised it first."""
-    alert = OversightAlert(staff_id=staff_id, day=day, distinct_customers=count, usual=round(usual, 1),
-                           threshold_customers=thresholds["distinct_customers"],
-                           threshold_factor=thresholds["factor"], raised_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(alert)
-    except IntegrityError:
+    values = {"staff_id": staff_id, "day": day, "distinct_customers": count, "usual": round(usual, 1),
+              "threshold_customers": thresholds["distinct_customers"], "threshold_factor": thresholds["factor"],
+              "raised_at": now}
+    # INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike): of two workers, one stores it.
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stored = db.session.execute(dialect.insert(OversightAlert).values(**values)
+                                .on_conflict_do_nothing(index_elements=["staff_id", "day"])
+                                .returning(OversightAlert.id)).scalar()
+    if stored is None:
         return False
+    alert = OversightAlert(id=stored, **values)  # for the e-mail; the row is stored already
     member = db.session.get(StaffMember, staff_id)
     record(None, "oversight.alert_raised", member, day=day.isoformat(), customers=count, usual=alert.usual)
     board = db.session.scalars(select(StaffMember).where(StaffMember.role == Role.BOARD,
