@@ -192,6 +192,7 @@ def test_a_members_history_names_the_customers_by_day_and_logs_the_review(app, c
     db.session.commit()
     shown(care, [an.id], now - timedelta(minutes=3), page=ViewedPage.QUEUE)
     shown(care, [binh.id], now - timedelta(days=2), page=ViewedPage.SEARCH)
+    shown(care, [binh.id], now - timedelta(days=2, minutes=1))
     before = count(CustomerDataView)
     page = page_text(board_client(app, clock, board).get(f"/board/oversight/members/{care.id}"))
     assert "Lê Thị Chăm" in page
@@ -200,7 +201,8 @@ def test_a_members_history_names_the_customers_by_day_and_logs_the_review(app, c
     an_line = re.search(r"<tr><td>Nguyễn Văn An.*?</tr>", page, re.S).group(0)
     assert ticket.reference in an_line and "a list of requests" in an_line and "<td>2</td>" in an_line
     assert f'href="/board/tickets/{ticket.reference}"' in an_line
-    assert "Trần Thị Bình" in page and "a search" in page
+    assert "Trần Thị Bình" in page and "a search, the customer&#39;s record" in page
+    assert "your record" not in page
     db.session.expire_all()
     reviews = list(db.session.scalars(select(CustomerDataView).where(CustomerDataView.page == ViewedPage.REVIEW)))
     assert count(CustomerDataView) == before + 2

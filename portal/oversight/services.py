@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -30,6 +31,15 @@ from portal.permissions import can
 from portal.settings.insider_alerts import USUAL_DAYS, insider_thresholds
 from portal.staff.models import StaffMember
 
+# The pages of the access log as the board reads them (their own titles are written for the customer).
+PAGE_TITLES = {
+    ViewedPage.TICKET: _l("a request's page"),
+    ViewedPage.QUEUE: _l("a list of requests"),
+    ViewedPage.SEARCH: _l("a search"),
+    ViewedPage.RECORD: _l("the customer's record"),
+    ViewedPage.INCIDENT: _l("a breach incident's page"),
+    ViewedPage.REVIEW: _l("a review of a colleague's access"),
+}
 RECENT_ALERTS = 50
 LINES_PER_PAGE = 100  # (day, customer) lines of a member's access history per page
 

@@ -40,6 +40,7 @@ def member(staff_id: int):
     history = services.member_history(staff_id, cursor)
     now = clock.now()
     services.log_review(current_user.staff, history, reviewed, now)
-    page = render_template("oversight/member.html", reviewed=reviewed, history=history, paged=cursor is not None)
+    page = render_template("oversight/member.html", reviewed=reviewed, history=history, paged=cursor is not None,
+                           page_titles=services.PAGE_TITLES)
     db.session.commit()
     return page
