@@ -186,3 +186,10 @@ def test_a_board_download_of_evidence_is_a_view_of_the_complainants_data_on_my_d
     assert logged.ticket_reference == reference and logged.customer_id == an.id
     my_data = page_text(customer.get("/my-data"))
     assert "Ngô Khôi Ban" in my_data and reference in my_data
+
+
+def test_a_complaint_from_an_unlinked_address_still_lists_the_similar_complaints(app, clock, world):
+    stranger = complaint(None, clock, phone="+84903999888", email="la@example.vn")
+    shown = panel(page_text(world["board"].get(f"/board/tickets/{stranger.reference}")))
+    assert "not linked to a customer record" in shown
+    assert f'href="/board/tickets/{world["ticket"].reference}"' in shown and "Same: phone number" in shown
