@@ -23,6 +23,7 @@ from portal.incidents import bp as incidents_bp
 from portal.inspection import bp as inspection_bp
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
+from portal.oversight import bp as oversight_bp
 from portal.privacy import bp as privacy_bp
 from portal.rights import bp as rights_bp
 from portal.security import install_log_redaction, refuse_cross_site_requests, set_security_headers
@@ -82,7 +83,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
-                      rights_bp, customers_bp, complaints_bp):
+                      rights_bp, customers_bp, complaints_bp, oversight_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(incidents_bp)
     app.register_blueprint(inspection_bp)

@@ -95,7 +95,7 @@ def test_a_leak_complaint_is_filed_stored_routed_and_its_reference_emailed(custo
     assert ticket.reference in receipt.subject + receipt.body_text
     page = page_text(customer_client.get(f"/requests/{ticket.reference}"))
     assert ticket.reference in page and "Công ty Bất động sản X" in page and "0903 123 456" in page
-    assert "for the first time within 24 hours" in page
+    assert "for the first time by" in page and ticket.acknowledge_due_at == ticket.created_at + timedelta(hours=24)
 
 
 def test_a_misuse_report_is_filed_and_routed_to_the_board(customer_client, clock):

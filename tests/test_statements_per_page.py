@@ -53,6 +53,8 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "incidents.notice": ("board", f"/board/incidents/{world['incident_id']}/notice"),
         "incidents.record": ("board", f"/board/incidents/{world['incident_id']}/record?lang=en"),
         "inspection.index": ("board", "/board/inspection"),
+        "oversight.index": ("board", "/board/oversight"),
+        "oversight.member": ("board", f"/board/oversight/members/{member}"),
     }
 
 
