@@ -19,7 +19,7 @@ from portal.page_cache import PAGES
 from portal.tickets.due import local_date
 from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
 from portal.tickets.kinds.misuse_report import MisuseReportDetails
-from tests.factories import make_customer, make_staff, new_ticket
+from tests.factories import make_customer, make_staff, new_ticket, picture
 from tests.helpers import CSRF_FIELD, counted_statements, english, page_text, sign_in, sign_in_staff
 
 AN = "an.nguyen@example.vn"
@@ -158,7 +158,7 @@ def test_the_complaint_page_stays_within_six_statements_whatever_the_data(app, c
 
 # --- evidence downloads -------------------------------------------------------------------------
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+PNG = picture("PNG")
 
 
 def test_a_board_download_of_evidence_is_a_view_of_the_complainants_data_on_my_data(app, clock):
