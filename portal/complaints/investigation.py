@@ -28,7 +28,7 @@ from portal.audit.models import CustomerDataView
 from portal.complaints.services import COMPLAINT_KINDS
 from portal.db import db
 from portal.enums import Role, TicketStatus
-from portal.tickets import services
+from portal.tickets.board.queries import TicketStanding
 from portal.tickets.board.ticket_page import live_part
 from portal.tickets.kinds import get_kind
 from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
@@ -84,10 +84,10 @@ def url_key(url: str | None) -> str:
     return f"{host}{parts.path}".rstrip("/").lower()
 
 
-def investigate(ticket: Ticket, now: datetime) -> Investigation:
-    """The panel's data for ``ticket``, with one statement (none if there is nothing to look up)."""
+def investigate(ticket: TicketStanding, now: datetime) -> Investigation:
+    """The panel's data for the ticket, with one statement (none if there is nothing to look up)."""
     since = local_day(now) - timedelta(days=ACCESS_DAYS - 1)
-    details = services.details_of(ticket)
+    details = ticket.details
     named = {"name": name_key(getattr(details, "third_party_name", None)),
              "phone": getattr(details, "third_party_phone", None) or "",
              "url": url_key(getattr(details, "third_party_url", None))}
@@ -151,7 +151,7 @@ def _similar_part(ticket_id: int, named: dict[str, str]):
 
 
 @live_part("complaint_investigation")
-def panel(ticket: Ticket, member, now: datetime) -> str | None:
+def panel(ticket: TicketStanding, member, now: datetime) -> str | None:
     """The panel's HTML on the page of a complaint or misuse report, for a member who reviews staff
     access; None elsewhere."""
     if str(ticket.kind) not in COMPLAINT_KINDS or not member.can("access.review"):

@@ -101,10 +101,14 @@ class Ticket(db.Model):
     # --- who may do what with it (the rules are in portal.permissions) ---------------------------
 
     def can_be_seen_by(self, member: StaffMember) -> bool:
+        return self.visible_to(member, self.department, self.assignee_id)
+
+    @staticmethod
+    def visible_to(member: StaffMember, department: Department, assignee_id: int | None) -> bool:
         """Board and administrator see every queue; sales and care their own department's, and the
         tickets assigned to them."""
-        return (permissions.sees_every_queue(member.role) or permissions.works_department(member.role, self.department)
-                or self.assignee_id == member.id)
+        return (permissions.sees_every_queue(member.role) or permissions.works_department(member.role, department)
+                or assignee_id == member.id)
 
     def can_be_worked_by(self, member: StaffMember) -> bool:
         """Reply, note, change status, extend: a member whose role works tickets and who sees this one."""

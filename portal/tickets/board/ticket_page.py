@@ -100,38 +100,35 @@ def ticket(reference: str):
     """The ticket: routing and clocks, the customer's data beside the thread, and the actions.
 
     The page is kept per member while the ticket, its kind's details, its customer's record and the
-    side of each deadline it is on stay as they were (the list of colleagues and the settings it shows, for at
-    most a minute); every view is logged all the same."""
-    ticket = _ticket_or_404(reference)
+    side of each deadline it is on stay as they were (the list of colleagues and the settings it shows,
+    for at most a minute); every view is logged all the same. Whether a kept page is still true is
+    read as plain values (:func:`queries.ticket_standing`); the ticket itself is loaded only to draw."""
     member, now = current_user.staff, clock.now()
-    customer_version = _log_customer_view(ticket, member, now)
-    live = _live_parts(ticket, member, now)
-    parts = ("staff", member.id, member.role, member.full_name, ticket.id, ticket.version, customer_version,
-             _state_of(services.details_of(ticket)), ticket.acknowledge_due_at < now, ticket.due_at < now,
-             tuple(sorted(live)))
+    standing = queries.ticket_standing(reference, member)
+    if standing is None:
+        abort(404)
+    customer_version = _log_customer_view(standing, member, now)
+    live = _live_parts(standing, member, now)
+    parts = ("staff", member.id, member.role, member.full_name, standing.id, standing.version, customer_version,
+             repr(standing.details), standing.acknowledge_due_at < now, standing.due_at < now, tuple(sorted(live)))
     fresh = {"submission_key": _new_submission_key, **{name: (lambda html=html: html) for name, html in live.items()}}
-    page = page_cache.serve(parts, lambda values: _draw(
-        ticket, TicketForms(ticket, submission_key=values["submission_key"]), now, live=values),
-        fresh=fresh, max_age=SHOWN_FOR_AT_MOST)
+
+    def draw(values) -> str:
+        ticket = _ticket_or_404(reference)
+        return _draw(ticket, TicketForms(ticket, submission_key=values["submission_key"]), now, live=values)
+
+    page = page_cache.serve(parts, draw, fresh=fresh, max_age=SHOWN_FOR_AT_MOST)
     db.session.commit()
     return page
-
-
-def _state_of(details) -> str | None:
-    """Every column of the kind's detail row (loaded with the ticket): a decision recorded there shows
-    at once, even where it does not change the ticket itself."""
-    if details is None:
-        return None
-    return repr([getattr(details, column.key) for column in inspect(details).mapper.column_attrs])
 
 
 SHOWN_FOR_AT_MOST = 60  # seconds: how stale the colleagues and settings a kept page shows may be
 
 # Parts of the page that other features draw afresh for every view, even of a kept page (what they
-# show changes without the ticket changing): name → ``draw(ticket, member, now)``, which returns the
-# part's HTML (never empty), or None where the page has no such part. The page shows it where its
-# templates print ``live[name]``.
-LIVE_PARTS: dict[str, Callable[[Ticket, StaffMember, datetime], str | None]] = {}
+# show changes without the ticket changing): name → ``draw(standing, member, now)``, given the
+# ticket's :class:`queries.TicketStanding`, which returns the part's HTML (never empty), or None where
+# the page has no such part. The page shows it where its templates print ``live[name]``.
+LIVE_PARTS: dict[str, Callable[[queries.TicketStanding, StaffMember, datetime], str | None]] = {}
 
 
 def live_part(name: str):
@@ -142,24 +139,27 @@ def live_part(name: str):
     return register
 
 
-def _live_parts(ticket: Ticket, member, now: datetime) -> dict[str, str]:
-    return {name: html for name, draw in LIVE_PARTS.items() if (html := draw(ticket, member, now))}
+def _live_parts(standing: queries.TicketStanding, member, now: datetime) -> dict[str, str]:
+    return {name: html for name, draw in LIVE_PARTS.items() if (html := draw(standing, member, now))}
 
 
-def _log_customer_view(ticket: Ticket, member, now) -> int | None:
+def _log_customer_view(standing: queries.TicketStanding, member, now) -> int | None:
     """Log that ``member`` is shown the ticket's customer data, if the page shows it; return the
     version of the customer's record it shows (None: none shown)."""
-    if not (ticket.customer_id and member.can("customer.view")):
+    if not (standing.customer_id and member.can("customer.view")):
         return None
-    services.record_customer_view(ticket, ticket.customer_id, member, now)
-    return ticket.customer.data_version
+    services.record_customer_view(standing, standing.customer_id, member, now)
+    return standing.customer_version
 
 
 def _show(ticket: Ticket, forms: TicketForms, status: int = 200, problem: str | None = None):
     """The page again after a refused or lost change, with what the member typed."""
-    now = clock.now()
-    _log_customer_view(ticket, current_user.staff, now)
-    page = _draw(ticket, forms, now, problem, live=_live_parts(ticket, current_user.staff, now))
+    now, member = clock.now(), current_user.staff
+    standing = queries.ticket_standing(ticket.reference, member)
+    if standing is None:  # no longer the member's to see (moved to another department meanwhile)
+        abort(404)
+    _log_customer_view(standing, member, now)
+    page = _draw(ticket, forms, now, problem, live=_live_parts(standing, member, now))
     db.session.commit()  # after rendering: committing expires what the page reads
     return page, status
 
