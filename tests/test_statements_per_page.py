@@ -10,6 +10,8 @@ import pytest
 from portal.account.models import ContactPoint, DataChange
 from portal.db import db
 from portal.enums import Channel
+from portal.incidents import services as incidents
+from portal.incidents.models import BreachIncident
 from portal.tickets import services
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import counted_statements, sign_in, sign_in_staff
@@ -49,6 +51,10 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "customers.search": ("care", "/board/customers/?q=an"), "customers.new": ("care", "/board/customers/new"),
         "customers.record": ("care", f"/board/customers/{world['customer'].id}"),
         "customers.edit": ("care", f"/board/customers/{world['customer'].id}/edit"),
+        "incidents.index": ("board", "/board/incidents/"), "incidents.new": ("board", "/board/incidents/new"),
+        "incidents.show": ("board", f"/board/incidents/{world['incident_id']}"),
+        "incidents.customers": ("board", f"/board/incidents/{world['incident_id']}/customers?q=an"),
+        "incidents.raise_complaint": ("board", f"/board/incidents/raise/{world['complaint']}"),
     }
 
 
@@ -71,6 +77,14 @@ def grow(world: dict, now: datetime) -> None:
     for number in range(15):
         services.add_customer_message(ticket, f"Tin nhắn {number}", now)
     db.session.commit()
+    board, incident = world["board"], db.session.get(BreachIncident, world["incident_id"])
+    for number in range(12):
+        other = make_customer(f"bi.lo{number}@example.vn", name=f"Khách {number}", order=f"DH-LO-{number}")
+        complaint = new_ticket("leak_complaint", customer=other, email=f"bi.lo{number}@example.vn", now=now)
+        incidents.raise_complaints(incident, board, [complaint.id], now)
+        incidents.create_incident(board, incidents.Details(title=f"Sự cố {number}", discovered_at=now,
+                                                           categories=("name",)), [complaint.id], now)
+    db.session.commit()
 
 
 @pytest.fixture
@@ -79,6 +93,10 @@ def world(app, clock):
     customer = make_customer()
     ticket = new_ticket(customer=customer, email="an.nguyen@example.vn")
     team = {role: make_staff(role) for role in ("care", "board", "admin")}
+    complaint = new_ticket("leak_complaint", customer=customer, email="an.nguyen@example.vn")
+    incident = incidents.create_incident(team["board"], incidents.Details(
+        title="Sự cố", discovered_at=clock.now(), categories=("name", "phone")), [complaint.id], clock.now())
+    db.session.commit()
     clients = {"visitor": app.test_client()}
     clients["customer"] = app.test_client()
     sign_in(clients["customer"], "an.nguyen@example.vn")
@@ -87,7 +105,8 @@ def world(app, clock):
         sign_in_staff(clients[role], member, clock=clock)
     return {"customer": customer, "phone_id": customer.contact_points[1].id,
             "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
-            "clients": clients}
+            "clients": clients, "board": team["board"], "incident_id": incident.id,
+            "complaint": complaint.reference}
 
 
 def measure(world: dict) -> dict[str, int]:
