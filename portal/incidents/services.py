@@ -281,13 +281,15 @@ def add_affected(incident: BreachIncident, customer_ids: Iterable[int], source: 
         return 0
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(AffectedCustomer.__table__).on_conflict_do_nothing(index_elements=["incident_id", "customer_id"])
+    table = AffectedCustomer.__table__
+    statement = insert(table).on_conflict_do_nothing(index_elements=["incident_id", "customer_id"])
     added = 0
     for start in range(0, len(customers), INSERT_ROWS):
         rows = [{"incident_id": incident.id, "customer_id": customer, "source": source, "added_at": now,
                  "added_by_id": member.id if member is not None else None}
                 for customer in customers[start:start + INSERT_ROWS]]
-        added += db.session.execute(statement.values(rows)).rowcount
+        # RETURNING names the rows inserted (not those skipped): the drivers' row counts do not say it
+        added += len(db.session.execute(statement.values(rows).returning(table.c.customer_id)).all())
     return added
 
 
