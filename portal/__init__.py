@@ -17,11 +17,13 @@ from portal.complaints import bp as complaints_bp
 from portal.complaints.views import allow_evidence_uploads
 from portal.consent.views import bp as consent_bp
 from portal.customers import bp as customers_bp
-from portal.extensions import babel, csrf, limiter, login_manager, migrate
+from portal.extensions import babel, csrf, init_limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
 from portal.incidents import bp as incidents_bp
+from portal.inspection import bp as inspection_bp
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
+from portal.oversight import bp as oversight_bp
 from portal.privacy import bp as privacy_bp
 from portal.rights import bp as rights_bp
 from portal.security import install_log_redaction, refuse_cross_site_requests, set_security_headers
@@ -74,15 +76,17 @@ def _init_extensions(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, allow_evidence_uploads)
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are checked against the server-side row
-    limiter.init_app(app)
+    init_limiter(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=os.path.join(ROOT, "portal", "translations"))
 
 
 def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
-                      rights_bp, customers_bp, complaints_bp, incidents_bp):
+                      rights_bp, customers_bp, complaints_bp, oversight_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(incidents_bp)
+    app.register_blueprint(inspection_bp)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)
 

@@ -17,7 +17,7 @@ from itertools import chain
 from sqlalchemy import String, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.db import db
+from portal.db import db, read_plain
 
 BOARD = "board"
 _CHANGED = "board_changed"
@@ -36,7 +36,7 @@ _READ = text("SELECT value FROM change_counters WHERE name = :name")
 def board_version() -> int:
     """The board's counter as committed now (0 before the first change). Read before the data a page
     shows, so a page is never kept under a newer value than its data."""
-    return db.session.connection().execute(_READ, {"name": BOARD}).scalar() or 0
+    return read_plain(_READ, {"name": BOARD}).scalar() or 0
 
 
 @event.listens_for(Session, "before_flush")

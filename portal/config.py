@@ -74,6 +74,9 @@ class Defaults:
     COMPANY_ADDRESS = "22A Kỳ Đồng, Phường 9, Quận 3, TP. Hồ Chí Minh"
     COMPANY_EMAIL = "contact@khoingo.net"
     COMPANY_PHONE = "0908.375.212"
+    # The department or person in charge of personal-data protection, named in the notice of a breach
+    # to the authority (Decree 356/2025 Art. 28(1)(b)); empty: the printed notice leaves it to fill in.
+    DATA_PROTECTION_CONTACT = ""
 
 
 # Settings whose environment value is not a plain string.

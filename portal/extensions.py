@@ -18,6 +18,17 @@ migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address)
 
 
+def init_limiter(app) -> None:
+    """Attach the limiter. Every limit of the portal is on a view's decorator, which checks it when the
+    view runs; the extension's own check before every request looks only for default, application
+    and blueprint limits, which the portal does not declare — so it is taken off, and put back the
+    moment such a limit is configured."""
+    limiter.init_app(app)
+    limits = limiter.limit_manager
+    if not (limits.default_limits or limits.application_limits or limits._blueprint_limits):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
+
+
 def seconds_until_reset(request_limit) -> float:
     """How long until a breached rate limit lets the client through again: the end of its window in
     the limit's storage (the ``Retry-After`` header adds a second of margin to it)."""

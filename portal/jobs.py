@@ -7,7 +7,8 @@ from datetime import datetime
 
 from portal.db import db
 from portal.outbox.delivery import deliver_due
-from portal.retention import purge_expired
+from portal.oversight.services import raise_alerts
+from portal.retention import purge_expired, remove_orphan_evidence
 from portal.rights import erasure
 from portal.tickets.services import escalate_overdue
 
@@ -15,9 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def run_due_jobs(now: datetime) -> int:
-    """Escalate missed acknowledgements and overdue tickets (their e-mails join the outbox), finish
-    interrupted erasures and erase what erasures kept once its date has passed, purge the portal's
-    own data past its retention period, then deliver the outbox.
+    """Escalate missed acknowledgements and overdue tickets (their e-mails join the outbox), raise
+    insider-leak alerts (:mod:`portal.oversight`), finish interrupted erasures and erase what erasures
+    kept once its date has passed, purge the portal's own data past its retention period, then
+    deliver the outbox.
 
     Return how much work was done, so an idle worker knows to wait before the next round.
     """
@@ -25,12 +27,16 @@ def run_due_jobs(now: datetime) -> int:
     db.session.commit()
     if escalated:
         log.info("Escalated %s overdue ticket(s)", escalated)
+    alerts = raise_alerts(now)
+    db.session.commit()
+    if alerts:
+        log.info("Raised %s insider-leak alert(s)", alerts)
     erased = run_erasure_jobs(now)
-    purged = purge_expired(now)
+    purged = purge_expired(now) + remove_orphan_evidence(now)
     db.session.commit()
     if purged:
         log.info("Purged %s row(s) past their retention period", purged)
-    return escalated + erased + purged + deliver_due(now)
+    return escalated + alerts + erased + purged + deliver_due(now)
 
 
 def run_erasure_jobs(now: datetime) -> int:

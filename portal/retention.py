@@ -1,13 +1,13 @@
 """Purging the portal's own personal data past its retention period (settings/retention.py): one
 statement per kind, each purge that removed something written to the audit log. Run by ``flask
 worker`` (portal/jobs.py); any number of workers may run it at once, since every statement only
-removes what is past its time."""
+removes what is past its time. The same job removes evidence files that no complaint names."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, select, update
 
 from portal.audit.models import AuditRecord
 from portal.audit.services import record
@@ -17,6 +17,8 @@ from portal.email_links import EmailLink
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.settings.retention import cutoffs
 from portal.staff.models import StaffSession
+from portal.tickets.kinds.evidence import remove_orphan_files
+from portal.tickets.kinds.leak_complaint import EvidenceFile
 
 
 def _statements(before: dict[str, datetime]) -> dict:
@@ -47,3 +49,13 @@ def purge_expired(now: datetime) -> int:
             record(None, "retention.purged", f"retention:{name}", rows=count, before=before[name].isoformat())
             purged += count
     return purged
+
+
+def remove_orphan_evidence(now: datetime) -> int:
+    """Remove evidence files no complaint names (written for a complaint the database then refused);
+    an audit record says how many went."""
+    known = set(db.session.scalars(select(EvidenceFile.stored_name)))
+    removed = remove_orphan_files(known, now)
+    if removed:
+        record(None, "retention.orphan_files_removed", "retention:evidence_files", files=removed)
+    return removed

@@ -6,9 +6,11 @@ adjusted, so a test's ticket has its routing, clocks and thread as a customer's 
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import pyotp
+from PIL import Image, PngImagePlugin
 
 from portal import clock as clock_module
 from portal.account.models import ContactPoint, Customer, Order
@@ -86,3 +88,22 @@ def pickup_everywhere() -> None:
     save_queue_setting("assignment", {"board": "pickup", "sales": "pickup", "care": "pickup"}, None,
                  datetime.now(timezone.utc))
     db.session.commit()
+
+
+def picture(kind: str, metadata: bool = False, size=(12, 8)) -> bytes:
+    """A small real picture; with ``metadata``, a camera's EXIF (maker, GPS position) or PNG text."""
+    picture = Image.new("RGB", size, (200, 30, 30))
+    out = io.BytesIO()
+    if kind == "JPEG":
+        exif = Image.Exif()
+        if metadata:
+            exif[0x010F] = "CameraMaker"  # Make
+            exif[0x0131] = "PhoneSoftware"  # Software
+            exif.get_ifd(0x8825)[2] = (10.0, 46.0, 30.0)  # GPSLatitude
+        picture.save(out, "JPEG", exif=exif.tobytes())
+    else:
+        info = PngImagePlugin.PngInfo()
+        if metadata:
+            info.add_text("Author", "CameraMaker owner")
+        picture.save(out, "PNG", pnginfo=info)
+    return out.getvalue()

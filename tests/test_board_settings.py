@@ -12,11 +12,12 @@ from sqlalchemy import select
 from portal.audit.models import AuditRecord
 from portal.db import db
 from portal.enums import Department
+from portal.settings.insider_alerts import insider_thresholds
 from portal.settings.models import CalendarOverride, Setting
 from portal.tickets import due, services
 from portal.tickets.kinds import all_kinds
 from portal.tickets.models import Ticket
-from portal.tickets.settings import queue_setting
+from portal.tickets.settings import FIRST_RESPONSE, queue_setting
 from tests.factories import make_staff
 from tests.helpers import csrf_token, sign_in_staff
 
@@ -46,6 +47,11 @@ def settings_data(client, **overrides) -> dict:
         data[f"extension_{kind}"] = str(clocks["extension_days"][kind])
     for department in Department:
         data[f"assignment_{department.value}"] = assignment[department.value]
+    for kind, hours in queue_setting(FIRST_RESPONSE)["hours"].items():
+        data[f"first_response_{kind}"] = str(hours)
+    thresholds = insider_thresholds()
+    data["insider_customers"] = str(thresholds["distinct_customers"])
+    data["insider_factor"] = f"{thresholds['factor']:g}"
     data.update(overrides)
     return data
 
@@ -175,3 +181,69 @@ def test_settings_posts_need_the_csrf_token(admin_client):
     assert admin_client.post("/board/settings/days-off", data={"day_off-day": "2026-12-01",
                                                                 "day_off-name": "x"}).status_code == 400
     assert db.session.scalars(select(Setting)).all() == [] and db.session.scalars(select(CalendarOverride)).all() == []
+
+
+# --- the first answer to complaints, and the insider-leak alert ------------------------------------
+
+
+def test_the_first_answer_promise_is_edited_in_hours_and_applies_to_complaints_filed_afterwards(
+        app, admin_client, clock):
+    page = admin_client.get("/board/settings").get_data(as_text=True)
+    assert re.search(r'name="first_response_leak_complaint"[^>]*value="24"', page)
+    assert re.search(r'name="first_response_misuse_report"[^>]*value="24"', page)
+    before = file_question(clock.now(), email="truoc@example.vn", kind="leak_complaint")
+    assert before.acknowledge_due_at == clock.now() + timedelta(hours=24)
+    response = admin_client.post("/board/settings", data=settings_data(admin_client, first_response_leak_complaint="6"))
+    assert response.status_code == 303
+    after = file_question(clock.now(), email="sau@example.vn", kind="leak_complaint")
+    assert after.acknowledge_due_at == clock.now() + timedelta(hours=6)
+    misuse = file_question(clock.now(), email="sau@example.vn", kind="misuse_report")
+    assert misuse.acknowledge_due_at == clock.now() + timedelta(hours=24)
+    db.session.refresh(before)
+    assert before.acknowledge_due_at == clock.now() + timedelta(hours=24)
+    record = db.session.scalars(select(AuditRecord).where(AuditRecord.target == "setting:first_response")).one()
+    assert record.actor.startswith("staff:")
+    assert record.data["old"]["hours"]["leak_complaint"] == 24 and record.data["new"]["hours"]["leak_complaint"] == 6
+    # 48 hours would be later than the law's two working days here: the law's acknowledgement still holds
+    admin_client.post("/board/settings", data=settings_data(admin_client, first_response_leak_complaint="48"))
+    later = file_question(clock.now(), email="sau@example.vn", kind="leak_complaint")
+    assert later.acknowledge_due_at <= clock.now() + timedelta(hours=48)
+
+
+def test_the_insider_alert_thresholds_are_saved_and_audited(admin_client):
+    page = admin_client.get("/board/settings").get_data(as_text=True)
+    assert re.search(r'name="insider_customers"[^>]*value="50"', page) and re.search(
+        r'name="insider_factor"[^>]*value="3"', page)
+    response = admin_client.post("/board/settings", data=settings_data(
+        admin_client, insider_customers="80", insider_factor="2,5"))
+    assert response.status_code == 303
+    assert insider_thresholds() == {"distinct_customers": 80, "factor": 2.5}
+    record = db.session.scalars(select(AuditRecord).where(AuditRecord.target == "setting:insider_alerts")).one()
+    assert record.data["old"] == {"distinct_customers": 50, "factor": 3.0}
+    assert record.data["new"] == {"distinct_customers": 80, "factor": 2.5}
+    assert [s.key for s in db.session.scalars(select(Setting))] == ["insider_alerts"]
+    page = admin_client.get("/board/settings").get_data(as_text=True)
+    assert re.search(r'name="insider_factor"[^>]*value="2.5"', page)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("first_response_leak_complaint", "0", "Between 1 and 48 hours."),
+    ("first_response_misuse_report", "49", "Between 1 and 48 hours."),
+    ("first_response_leak_complaint", "", "Enter a number of hours."),
+    ("insider_customers", "0", "Between 1 and 10000 customers."),
+    ("insider_customers", "many", "Not a valid integer value."),
+    ("insider_factor", "0.5", "Enter a number from 1 to 20, with at most one decimal"),
+    ("insider_factor", "21", "Enter a number from 1 to 20, with at most one decimal"),
+    ("insider_factor", "2.55", "Enter a number from 1 to 20, with at most one decimal"),
+    ("insider_factor", "three", "Enter a number from 1 to 20, with at most one decimal"),
+    ("insider_factor", "", "Enter a number of times."),
+])
+def test_bad_first_answer_hours_or_alert_thresholds_save_nothing(admin_client, field, value, message):
+    with admin_client.session_transaction() as browser_session:
+        browser_session["locale"] = "en"
+    data = settings_data(admin_client, **{field: value}, fulfil_question="7")  # a good change beside the bad one
+    response = admin_client.post("/board/settings", data=data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in page and message in page
+    assert db.session.scalars(select(Setting)).all() == []

@@ -12,10 +12,12 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from portal.db import db
 from portal.enums import Department, Priority, TicketStatus
+from portal.jobs import run_due_jobs
 from portal.rights import erasure
 from portal.tickets import services
 from portal.tickets.due import local_date
@@ -23,7 +25,7 @@ from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
 from portal.tickets.kinds.misuse_report import MisuseReportDetails
 from portal.tickets.models import Ticket, TicketEntry
 from portal.tickets.settings import FIRST_RESPONSE, save_queue_setting
-from tests.factories import make_customer, make_staff, new_ticket
+from tests.factories import make_customer, make_staff, new_ticket, picture
 from tests.helpers import CSRF_FIELD, count, counted_statements, english, outbox, page_text, sign_in, sign_in_staff
 
 AN = "an.nguyen@example.vn"
@@ -93,7 +95,7 @@ def test_a_leak_complaint_is_filed_stored_routed_and_its_reference_emailed(custo
     assert ticket.reference in receipt.subject + receipt.body_text
     page = page_text(customer_client.get(f"/requests/{ticket.reference}"))
     assert ticket.reference in page and "Công ty Bất động sản X" in page and "0903 123 456" in page
-    assert "for the first time within 24 hours" in page
+    assert "for the first time by" in page and ticket.acknowledge_due_at == ticket.created_at + timedelta(hours=24)
 
 
 def test_a_misuse_report_is_filed_and_routed_to_the_board(customer_client, clock):
@@ -341,9 +343,9 @@ def test_the_complaint_pages_run_at_most_six_statements(customer_client, board_c
 
 # --- evidence files -------------------------------------------------------------------------------
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+PNG = picture("PNG")
+JPEG = picture("JPEG")
 PDF = b"%PDF-1.7\n" + b"x" * 100
-JPEG = b"\xff\xd8\xff\xe0" + b"y" * 100
 
 
 def _files(*items):
@@ -353,17 +355,19 @@ def _files(*items):
 def test_evidence_files_are_stored_outside_static_under_random_names_and_downloaded_by_the_two_who_may(
         customer_client, board_client, clock, app):
     ticket = _ticket(_leak(customer_client, clock, evidence=_files(("ảnh chụp.png", PNG), ("thư.pdf", PDF),
-                                                                    ("../../etc/x.jpg", JPEG))))
+                                                                    ("x.jpg", JPEG))))
     files = db.session.get(LeakComplaintDetails, ticket.id).evidence
-    assert [(f.original_name, f.content_type, f.size) for f in files] == [
-        ("ảnh chụp.png", "image/png", len(PNG)), ("thư.pdf", "application/pdf", len(PDF)),
-        ("x.jpg", "image/jpeg", len(JPEG))]
-    assert files[0].sha256 == hashlib.sha256(PNG).hexdigest()
+    assert [(f.original_name, f.content_type) for f in files] == [
+        ("ảnh chụp.png", "image/png"), ("thư.pdf", "application/pdf"), ("x.jpg", "image/jpeg")]
     folder = app.config["UPLOAD_DIR"]
     assert "static" not in folder and os.path.dirname(files[2].path) == folder
     assert re.fullmatch(r"[0-9a-f]{32}\.jpg", files[2].stored_name)
-    with open(files[0].path, "rb") as stored:
-        assert stored.read() == PNG
+    for file in files:
+        with open(file.path, "rb") as stored:
+            content = stored.read()
+        assert file.size == len(content) and file.sha256 == hashlib.sha256(content).hexdigest()
+    with open(files[1].path, "rb") as stored:
+        assert stored.read() == PDF  # documents are kept as sent
     page = page_text(customer_client.get(f"/requests/{ticket.reference}"))
     assert "ảnh chụp.png" in page
     for client, path in ((customer_client, f"/requests/{ticket.reference}/evidence/{files[0].id}"),
@@ -372,7 +376,8 @@ def test_evidence_files_are_stored_outside_static_under_random_names_and_downloa
         with counted_statements() as statements:
             response = client.get(path)
         assert len(statements) <= 6, (path, statements)
-        assert response.status_code == 200 and response.data == PNG
+        assert response.status_code == 200
+        assert Image.open(io.BytesIO(response.data)).getpixel((0, 0)) == (200, 30, 30)
         assert response.headers["Content-Disposition"].startswith("attachment")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.mimetype == "image/png"
@@ -392,10 +397,23 @@ def test_another_customer_or_care_cannot_download_evidence(customer_client, cloc
     assert care_client.get(f"/board/complaints/{ticket.reference}/evidence/{file_id}").status_code in (403, 404)
 
 
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
+
+
 @pytest.mark.parametrize(("files", "message"), [
     ([("trang.png", b"<html><script>alert(1)</script></html>")], "is not a JPEG or PNG picture or a PDF"),
+    ([("hoadon.pdf", b"<html><body>%PDF-1.7</body></html>")], "is not a JPEG or PNG picture or a PDF"),
+    ([("anh.svg", SVG)], "is not a JPEG or PNG picture or a PDF"),
+    ([("anh.png", SVG)], "is not a JPEG or PNG picture or a PDF"),
     ([("rong.pdf", b"")], "is empty"),
     ([("lon.pdf", b"%PDF-" + b"0" * (11 * 1024 * 1024))], "is larger than 10 MB"),
+    ([("../../etc/anh.png", PNG)], "is not allowed: send it under a plain name"),
+    ([("..\\anh\x00.png", PNG)], "is not allowed: send it under a plain name"),
+    ([("hoadon.php.png", PNG)], "has two extensions"),
+    ([("hoadon.pdf.exe", PDF)], "is named as another type than it is"),
+    ([("anh.pdf", PNG)], "is named as another type than it is"),
+    ([("hong.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)], "is damaged and cannot be opened"),
+    ([("gia.jpg", b"\xff\xd8\xff\xe0" + b"y" * 100)], "is damaged and cannot be opened"),
     ([(f"{n}.png", PNG) for n in range(6)], "Send at most 5 files"),
 ])
 def test_hostile_evidence_is_refused_with_a_clear_message_and_nothing_stored(customer_client, clock, app, files,
@@ -408,6 +426,72 @@ def test_hostile_evidence_is_refused_with_a_clear_message_and_nothing_stored(cus
     _nothing_filed()
     after = os.listdir(app.config["UPLOAD_DIR"]) if os.path.isdir(app.config["UPLOAD_DIR"]) else []
     assert after == before
+
+
+def test_pictures_are_stored_without_what_the_camera_wrote_into_them(customer_client, clock):
+    jpeg, png = picture("JPEG", metadata=True), picture("PNG", metadata=True)
+    assert b"CameraMaker" in jpeg and b"CameraMaker" in png
+    ticket = _ticket(_leak(customer_client, clock, evidence=_files(("camera.jpg", jpeg), ("man-hinh.png", png))))
+    for file in db.session.get(LeakComplaintDetails, ticket.id).evidence:
+        with open(file.path, "rb") as stored:
+            content = stored.read()
+        assert b"CameraMaker" not in content and b"PhoneSoftware" not in content
+        with Image.open(io.BytesIO(content)) as stored_picture:
+            assert stored_picture.size == (12, 8) and not stored_picture.getexif()
+            assert "Author" not in stored_picture.info
+
+
+def test_a_refused_file_keeps_what_the_customer_typed(customer_client, clock):
+    response = _leak(customer_client, clock, evidence=_files(("trang.png", SVG)))
+    page = page_text(response)
+    assert response.status_code == 400
+    assert "Công ty Bất động sản X" in page and "https://rao-vat.example.com/tin/1" in page
+    assert "biết tên và số điện thoại tôi đã đưa cho các bạn" in page
+
+
+@pytest.mark.parametrize("failure", ["folder_is_a_file", "disk_full"])
+def test_when_the_files_cannot_be_written_nothing_is_filed_or_kept_and_the_form_says_so(
+        customer_client, clock, app, tmp_path, monkeypatch, failure):
+    if failure == "folder_is_a_file":
+        (tmp_path / "not-a-folder").write_text("")
+        app.config["UPLOAD_DIR"] = str(tmp_path / "not-a-folder" / "uploads")
+    else:
+        real_fsync, calls = os.fsync, []
+
+        def fsync_until_the_disk_is_full(descriptor):
+            calls.append(descriptor)
+            if len(calls) > 1:  # the second file finds the disk full
+                raise OSError(28, "No space left on device")
+            real_fsync(descriptor)
+
+        monkeypatch.setattr(os, "fsync", fsync_until_the_disk_is_full)
+    response = _leak(customer_client, clock, evidence=_files(("a.png", PNG), ("b.pdf", PDF)))
+    page = page_text(response)
+    assert response.status_code == 503
+    assert 'id="evidence-error"' in page and "We could not store your files just now" in page
+    assert "Công ty Bất động sản X" in page
+    _nothing_filed()
+    folder = app.config["UPLOAD_DIR"]
+    assert not os.path.isdir(folder) or os.listdir(folder) == []
+
+
+def test_the_worker_removes_files_no_complaint_names_once_they_are_an_hour_old(customer_client, clock, app):
+    ticket = _ticket(_leak(customer_client, clock, evidence=_files(("a.png", PNG))))
+    kept = db.session.get(LeakComplaintDetails, ticket.id).evidence[0].path
+    folder = app.config["UPLOAD_DIR"]
+    orphan, young, other = (os.path.join(folder, name) for name in ("ab" * 16 + ".png", "cd" * 16 + ".pdf",
+                                                                     "notes.txt"))
+    for path in (orphan, young, other):
+        with open(path, "wb") as out:
+            out.write(b"x")
+    hour_ago = (clock.now() - timedelta(minutes=61)).timestamp()
+    for path in (orphan, other, kept):
+        os.utime(path, (hour_ago, hour_ago))
+    minutes_ago = (clock.now() - timedelta(minutes=10)).timestamp()
+    os.utime(young, (minutes_ago, minutes_ago))
+    run_due_jobs(clock.now())
+    assert not os.path.exists(orphan)
+    assert os.path.exists(young) and os.path.exists(other) and os.path.exists(kept)
 
 
 def test_a_complaint_filed_without_the_forms_details_can_still_be_answered(board_client, clock):

@@ -10,8 +10,7 @@ import pytest
 from portal.account.models import ContactPoint, DataChange
 from portal.db import db
 from portal.enums import Channel
-from portal.incidents import services as incidents
-from portal.incidents.models import BreachIncident
+from portal.incidents.models import AffectedCustomer, BreachIncident, IncidentComplaint
 from portal.tickets import services
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import counted_statements, sign_in, sign_in_staff
@@ -55,6 +54,11 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "incidents.show": ("board", f"/board/incidents/{world['incident_id']}"),
         "incidents.customers": ("board", f"/board/incidents/{world['incident_id']}/customers?q=an"),
         "incidents.raise_complaint": ("board", f"/board/incidents/raise/{world['complaint']}"),
+        "incidents.notice": ("board", f"/board/incidents/{world['incident_id']}/notice"),
+        "incidents.record": ("board", f"/board/incidents/{world['incident_id']}/record?lang=en"),
+        "inspection.index": ("board", "/board/inspection"),
+        "oversight.index": ("board", "/board/oversight"),
+        "oversight.member": ("board", f"/board/oversight/members/{member}"),
     }
 
 
@@ -73,17 +77,20 @@ def grow(world: dict, now: datetime) -> None:
         new_ticket("access" if number % 2 else "question", customer=customer, email="an.nguyen@example.vn",
                    body=f"Yêu cầu {number}", now=now - timedelta(days=number % 9))
         new_ticket(email=f"khach{number}@example.vn", body="Khách khác", now=now)
+    for number in range(25):
+        other = make_customer(f"nguoi{number}@example.vn")
+        db.session.add(AffectedCustomer(incident_id=world["incident_id"], customer_id=other.id, source="picked"))
+        complaint = new_ticket("leak_complaint", customer=other, email=f"nguoi{number}@example.vn", now=now)
+        db.session.add(IncidentComplaint(incident_id=world["incident_id"], ticket_id=complaint.id,
+                                         added_by_id=world["board_id"]))
+    db.session.commit()
+    for number in range(12):  # the register of incidents, and the open ones a complaint can join
+        db.session.add(BreachIncident(title=f"Sự cố {number}", discovered_at=now - timedelta(hours=number * 10),
+                                      created_by_id=world["board_id"], categories=["name", "phone"]))
+    db.session.commit()
     ticket = world["ticket"]
     for number in range(15):
         services.add_customer_message(ticket, f"Tin nhắn {number}", now)
-    db.session.commit()
-    board, incident = world["board"], db.session.get(BreachIncident, world["incident_id"])
-    for number in range(12):
-        other = make_customer(f"bi.lo{number}@example.vn", name=f"Khách {number}", order=f"DH-LO-{number}")
-        complaint = new_ticket("leak_complaint", customer=other, email=f"bi.lo{number}@example.vn", now=now)
-        incidents.raise_complaints(incident, board, [complaint.id], now)
-        incidents.create_incident(board, incidents.Details(title=f"Sự cố {number}", discovered_at=now,
-                                                           categories=("name",)), [complaint.id], now)
     db.session.commit()
 
 
@@ -93,10 +100,14 @@ def world(app, clock):
     customer = make_customer()
     ticket = new_ticket(customer=customer, email="an.nguyen@example.vn")
     team = {role: make_staff(role) for role in ("care", "board", "admin")}
-    complaint = new_ticket("leak_complaint", customer=customer, email="an.nguyen@example.vn")
-    incident = incidents.create_incident(team["board"], incidents.Details(
-        title="Sự cố", discovered_at=clock.now(), categories=("name", "phone")), [complaint.id], clock.now())
+    incident = BreachIncident(title="Lộ dữ liệu", discovered_at=clock.now(), created_by_id=team["board"].id,
+                              categories=["name"])
+    db.session.add(incident)
+    db.session.flush()
+    db.session.add_all([AffectedCustomer(incident_id=incident.id, customer_id=customer.id, source="picked"),
+                        IncidentComplaint(incident_id=incident.id, ticket_id=ticket.id, added_by_id=team["board"].id)])
     db.session.commit()
+    complaint = new_ticket("leak_complaint", customer=customer, email="an.nguyen@example.vn")
     clients = {"visitor": app.test_client()}
     clients["customer"] = app.test_client()
     sign_in(clients["customer"], "an.nguyen@example.vn")
@@ -104,9 +115,9 @@ def world(app, clock):
         clients[role] = app.test_client()
         sign_in_staff(clients[role], member, clock=clock)
     return {"customer": customer, "phone_id": customer.contact_points[1].id,
-            "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
-            "clients": clients, "board": team["board"], "incident_id": incident.id,
-            "complaint": complaint.reference}
+            "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id, "incident_id": incident.id,
+            "board_id": team["board"].id, "complaint": complaint.reference,
+            "clients": clients}
 
 
 def measure(world: dict) -> dict[str, int]:

@@ -40,6 +40,8 @@ class CustomerDataView(db.Model):
         ViewedPage.check("page", "page_known"),
         Role.check("staff_role", "staff_role_known"),
         Index("ix_customer_data_views_customer_day", "customer_id", "viewed_on", "staff_id"),
+        # each member's customers per day (the insider-leak alert, the review of a member's access)
+        Index("ix_customer_data_views_day_staff", "viewed_on", "staff_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -26,7 +26,7 @@ from portal.audit.models import CustomerDataView
 from portal.audit.services import record
 from portal.auth.models import CustomerSession
 from portal.auth.records import comparable, records_holding
-from portal.db import db
+from portal.db import db, read_plain
 from portal.email_links import EmailLink
 from portal.enums import Channel
 from portal.hashing import keyed_hash, sha256
@@ -231,7 +231,7 @@ def _session_statement():
 def live_session(key: str, now: datetime):
     """The live session for a cookie key (a row of plain values), ending it first if it has idled or
     aged out."""
-    row = db.session.execute(_session_statement(), {"key_hash": sha256(key)}).first()
+    row = read_plain(_session_statement(), {"key_hash": sha256(key)}).first()
     if row is None or row.ended_at is not None:
         return None
     reason = timeout_reason(row, now)

@@ -82,13 +82,13 @@ def sign_in():
     """Ask for an e-mail address and send it a sign-in link and code."""
     if current_user.is_authenticated and current_user.is_customer:
         return redirect(safe_next_path(request.args.get("next")) or url_for("account.my_data"))
+    hinted = request.method == "GET" and session.get(HINTED_ADDRESS)
+    if request.method == "GET" and not hinted:  # the same page for every visitor: drawn once
+        return page_cache.serve(page_cache.visitor_key(), lambda values: render_template(
+            "auth/sign_in.html", form=SignInForm(next=request.args.get("next", "")), hinted=None))
     form = SignInForm(next=request.args.get("next", ""))
-    hinted = not form.is_submitted() and session.get(HINTED_ADDRESS)
     if hinted:
         form.email.data = hinted
-    if not form.is_submitted() and not hinted:  # the same page for every visitor: drawn once
-        return page_cache.serve(page_cache.visitor_key(),
-                                lambda values: render_template("auth/sign_in.html", form=form, hinted=None))
     if not form.validate_on_submit():
         return render_template("auth/sign_in.html", form=form, hinted=hinted), 400 if form.errors else 200
     _count_this_attempt()

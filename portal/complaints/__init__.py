@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("complaints", __name__)
 
-from portal.complaints import views  # noqa: E402,F401  (its routes join the blueprint)
+from portal.complaints import investigation, views  # noqa: E402,F401  (its routes join the blueprint; the panel joins the ticket page)

@@ -8,10 +8,12 @@ from flask_login import current_user
 
 from portal import clock
 from portal.access import customer_required, staff_required
+from portal.audit.access_log import log_customer_views
 from portal.audit.services import record
 from portal.complaints import bp, services
 from portal.complaints.forms import AnswerForm
 from portal.db import db
+from portal.enums import ViewedPage
 from portal.tickets import services as tickets
 from portal.tickets.board import queries
 from portal.tickets.board.decisions import decide
@@ -72,12 +74,16 @@ def customer_evidence(reference: str, file_id: int):
 @bp.route("/board/complaints/<reference>/evidence/<int:file_id>")
 @staff_required("evidence.view")
 def board_evidence(reference: str, file_id: int):
-    """A complaint's evidence file, for the board only, as a download (recorded in the audit log)."""
+    """A complaint's evidence file, for the board only, as a download: recorded in the audit log, and in
+    the access log as a view of the complainant's data on the request's page (the customer sees it on
+    My data)."""
     member = current_user.staff
     ticket = queries.find_ticket(reference, member)
     if ticket is None:
         abort(404)
     response = _download(ticket, file_id)
     record(member, "ticket.evidence_downloaded", ticket, file=file_id)
+    if ticket.customer_id:
+        log_customer_views(member, [ticket.customer_id], ViewedPage.TICKET, clock.now(), ticket=ticket)
     db.session.commit()
     return response

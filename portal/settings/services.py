@@ -36,6 +36,13 @@ def get_setting(key: str, default: dict) -> dict:
     return _merge(default, row.value) if row else default
 
 
+def get_settings(defaults: dict[str, dict]) -> dict[str, dict]:
+    """Several settings read with one statement, each merged over its default (``defaults`` by key)."""
+    rows = {row.key: row.value for row in db.session.scalars(select(Setting).where(Setting.key.in_(sorted(defaults))))}
+    return {key: _merge(plain(default), rows[key]) if key in rows else plain(default)
+            for key, default in defaults.items()}
+
+
 def save_setting(key: str, value: dict, actor, now: datetime, old: dict | None = None) -> None:
     """Store ``value`` for ``key``; ``actor`` is the member who changed it (None: the system)."""
     row = db.session.get(Setting, key)

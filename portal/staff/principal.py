@@ -8,16 +8,23 @@ from datetime import datetime
 from flask_login import UserMixin
 
 from portal.access import principal_loader, resume_session
+from portal.db import db
 from portal.enums import Role
 from portal.staff.models import StaffMember, StaffSession
-from portal.staff.services import active_staff_session, end_staff_session, remember_language
+from portal.staff.services import (
+    LiveStaffSession,
+    active_staff_session,
+    end_staff_session,
+    note_staff_seen,
+    remember_language,
+)
 
 
 class StaffPrincipal(UserMixin):
     is_customer = False
     is_staff = True
 
-    def __init__(self, row: StaffSession, key: str):
+    def __init__(self, row: LiveStaffSession, key: str):
         self.session_row = row
         self.key = key
 
@@ -47,9 +54,9 @@ class StaffPrincipal(UserMixin):
         return self.staff.can(action)
 
     def end_session(self, now: datetime, reason: str) -> None:
-        end_staff_session(self.session_row, now, reason)
+        end_staff_session(db.session.get(StaffSession, self.session_row.id), now, reason)
 
 
 @principal_loader("s")
 def load_staff(key: str) -> StaffPrincipal | None:
-    return resume_session(key, active_staff_session, StaffPrincipal)
+    return resume_session(key, active_staff_session, StaffPrincipal, note_staff_seen)

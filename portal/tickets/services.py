@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from portal import permissions
 from portal.account.models import ContactPoint
 from portal.audit.access_log import log_customer_views
 from portal.audit.services import record
 from portal.contact_values import lookup_forms
-from portal.db import db
+from portal.db import db, read_plain
 from portal.enums import Channel, Department, EntryKind, TicketStatus, ViewedPage
 from portal.staff.models import StaffMember
 from portal.staff.signals import role_changed
@@ -482,8 +483,8 @@ def _escalate_past_due(now: datetime) -> int:
 
 
 def customer_tickets(requester_email: str, customer_id: int | None) -> list[Ticket]:
-    return list(db.session.scalars(select(Ticket).where(_owned_by(requester_email, customer_id))
-                                   .order_by(Ticket.id.desc())))
+    return list(db.session.scalars(select(Ticket).where(_owned_by(customer_id is not None)).order_by(Ticket.id.desc()),
+                                   {"email": requester_email, "customer_id": customer_id}))
 
 
 def find_customer_ticket(reference: str, requester_email: str, customer_id: int | None) -> Ticket | None:
@@ -491,8 +492,8 @@ def find_customer_ticket(reference: str, requester_email: str, customer_id: int 
     ticket_id = parse_reference(reference)
     if ticket_id is None:
         return None
-    ticket = db.session.scalars(select(Ticket).where(Ticket.id == ticket_id,
-                                                     _owned_by(requester_email, customer_id))).first()
+    ticket = db.session.scalars(select(Ticket).where(Ticket.id == ticket_id, _owned_by(customer_id is not None)),
+                                {"email": requester_email, "customer_id": customer_id}).first()
     if ticket is None or ticket.reference != reference.strip().upper():
         return None
     return ticket
@@ -501,8 +502,8 @@ def find_customer_ticket(reference: str, requester_email: str, customer_id: int 
 def customer_tickets_version(requester_email: str, customer_id: int | None) -> tuple[int, int]:
     """What the list of a customer's requests depends on: how many there are and their versions
     (every change to a ticket's row moves its ``version``)."""
-    row = db.session.execute(select(func.count(Ticket.id), func.coalesce(func.sum(Ticket.version), 0))
-                             .where(_owned_by(requester_email, customer_id))).one()
+    row = read_plain(_tickets_version_statement(customer_id is not None),
+                     {"email": requester_email, "customer_id": customer_id}).one()
     return row[0], row[1]
 
 
@@ -513,20 +514,37 @@ def customer_ticket_version(reference: str, requester_email: str, customer_id: i
     ticket_id = parse_reference(reference)
     if ticket_id is None:
         return None
-    newest_entry = (select(func.max(TicketEntry.id)).where(TicketEntry.ticket_id == Ticket.id)
-                    .correlate(Ticket).scalar_subquery())
-    row = db.session.execute(select(Ticket.id, Ticket.created_at, Ticket.version, newest_entry)
-                             .where(Ticket.id == ticket_id, _owned_by(requester_email, customer_id))).first()
+    row = read_plain(_ticket_version_statement(customer_id is not None),
+                     {"ticket_id": ticket_id, "email": requester_email, "customer_id": customer_id}).first()
     if row is None or format_reference(row[1].year, row[0]) != reference.strip().upper():
         return None
     return row[0], row[2], row[3]
 
 
-def _owned_by(requester_email: str, customer_id: int | None):
-    if customer_id is None:
-        return Ticket.requester_email == requester_email
-    return or_(Ticket.customer_id == customer_id,
-               (Ticket.customer_id.is_(None)) & (Ticket.requester_email == requester_email))
+# The statements of a customer's pages, built once per shape: building one costs as much as running it.
+
+@lru_cache(maxsize=2)
+def _tickets_version_statement(has_record: bool):
+    return (select(func.count(Ticket.id), func.coalesce(func.sum(Ticket.version), 0))
+            .where(_owned_by(has_record)))
+
+
+@lru_cache(maxsize=2)
+def _ticket_version_statement(has_record: bool):
+    newest_entry = (select(func.max(TicketEntry.id)).where(TicketEntry.ticket_id == Ticket.id)
+                    .correlate(Ticket).scalar_subquery())
+    return (select(Ticket.id, Ticket.created_at, Ticket.version, newest_entry)
+            .where(Ticket.id == bindparam("ticket_id"), _owned_by(has_record)))
+
+
+def _owned_by(has_record: bool):
+    """The customer's tickets — those of their record, and those filed from their address before it
+    had one — with the address and record as the parameters ``email`` and ``customer_id``."""
+    email = bindparam("email")
+    if not has_record:
+        return Ticket.requester_email == email
+    return or_(Ticket.customer_id == bindparam("customer_id"),
+               (Ticket.customer_id.is_(None)) & (Ticket.requester_email == email))
 
 
 def open_ticket_counts() -> dict[tuple[str, str], int]:

@@ -13,8 +13,10 @@ from portal.tickets.kinds import all_kinds
 SETTING_KEYS = ("routing", "assignment", "clocks")
 ACKNOWLEDGE_WORKING_DAYS = 2  # Decree 356/2025 Art. 5: acknowledge within 2 working days
 # The company's own promise of a first answer, in hours, for the kinds that declare one (complaints and
-# misuse reports: 24). Not on the settings page (yet); it can only shorten the law's acknowledgement.
+# misuse reports: 24), edited on the settings page (1 to FIRST_RESPONSE_MAX_HOURS); like every clock,
+# it applies to requests filed afterwards, and it can only shorten the law's acknowledgement.
 FIRST_RESPONSE = "first_response"
+FIRST_RESPONSE_MAX_HOURS = 48
 
 
 def defaults(key: str) -> dict:
@@ -54,6 +56,11 @@ def save_queue_setting(key: str, value: dict, actor, now: datetime) -> bool:
         return False
     save_setting(key, value, actor, now, old=old)
     return True
+
+
+def first_response_kinds() -> list[str]:
+    """The kinds the company promises a first answer to within some hours."""
+    return list(defaults(FIRST_RESPONSE)["hours"])
 
 
 def first_response_hours(kind) -> int | None:

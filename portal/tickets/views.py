@@ -20,7 +20,7 @@ from portal.hashing import keyed_hash
 from portal.tickets import services
 from portal.tickets.filed import say_filed
 from portal.tickets.forms import NewRequestForm, ReplyForm, RequestMessageForm
-from portal.tickets.kinds import UnknownKind, customer_kinds, get_kind
+from portal.tickets.kinds import DetailsNotStored, UnknownKind, customer_kinds, get_kind
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 
@@ -115,11 +115,13 @@ def _file(kind, form, template: str):
             kind=kind, body=kind.first_message(form), requester_email=email, customer_id=customer_id,
             locale=str(get_locale()), now=clock.now(), submission_key=form.submission_key.data,
             details=kind.details_from(form)))
-    except services.TicketRuleError as error:
+    except (services.TicketRuleError, DetailsNotStored) as error:
         db.session.rollback()
-        form.submission_key.errors.append(str(error.message))
+        field = getattr(form, getattr(error, "field", None) or "submission_key")
+        field.errors = [*field.errors, str(error.message)]
         form.submission_key.data = _new_key()
-        return render_template(template, form=form, kind=kind, other_kinds=_kinds_with_own_forms()), 400
+        status = 503 if isinstance(error, DetailsNotStored) else 400
+        return render_template(template, form=form, kind=kind, other_kinds=_kinds_with_own_forms()), status
     say_filed(ticket, created)
     return redirect(url_for(".show", reference=ticket.reference), 303)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -26,11 +28,12 @@ from wtforms.validators import (
 
 from portal.enums import Department, Priority, TicketStatus
 from portal.forms import PortalForm, no_control_characters
+from portal.settings.insider_alerts import CUSTOMERS_RANGE, FACTOR_RANGE
 from portal.settings.services import override_on
 from portal.tickets.due import is_public_working_day
 from portal.tickets.forms import MESSAGE_MAX, SubmissionKeyMixin, message_field
 from portal.tickets.kinds import all_kinds
-from portal.tickets.settings import legal_maximum
+from portal.tickets.settings import FIRST_RESPONSE_MAX_HOURS, first_response_kinds, legal_maximum
 
 STATUS_OPEN = "open_all"
 STATUS_ANY = "any"
@@ -163,6 +166,28 @@ class DayWorkedForm(PortalForm):
         _refuse_a_second_override(field.data)
 
 
+def _hours_field(label, maximum: int):
+    return IntegerField(label, validators=[
+        InputRequired(_l("Enter a number of hours.")),
+        NumberRange(min=1, max=maximum, message=_l("Between %(min)d and %(max)d hours."))],
+        render_kw={"min": 1, "max": maximum, "inputmode": "numeric"})
+
+
+def _factor(form, field):
+    """A number of times from FACTOR_RANGE, with at most one decimal; a decimal comma is read too.
+    Leaves the number (a float) in ``field.data``."""
+    low, high = FACTOR_RANGE
+    text = (field.data or "").strip().replace(",", ".")
+    message = _l("Enter a number from %(min)d to %(max)d, with at most one decimal (e.g. 3 or 2.5).",
+                 min=low, max=high)
+    if not re.fullmatch(r"[0-9]{1,2}(\.[0-9])?", text):
+        raise ValidationError(message)
+    value = float(text)
+    if not low <= value <= high:
+        raise ValidationError(message)
+    field.data = value
+
+
 def _days_field(label, maximum: int):
     return IntegerField(label, validators=[
         InputRequired(_l("Enter a number of days.")),
@@ -184,6 +209,19 @@ def settings_form_class() -> type[PortalForm]:
         acknowledge_working_days = _days_field(_l("Acknowledge within (working days)"),
                                                legal["acknowledge_working_days"])
         fulfil_in_working_days = BooleanField(_l("Count fulfilment deadlines in working days"))
+        insider_customers = IntegerField(
+            _l("Alert when a member is shown the data of more than this many different customers in a day"),
+            validators=[InputRequired(_l("Enter a number of customers.")),
+                        NumberRange(min=CUSTOMERS_RANGE[0], max=CUSTOMERS_RANGE[1],
+                                    message=_l("Between %(min)d and %(max)d customers."))],
+            render_kw={"min": CUSTOMERS_RANGE[0], "max": CUSTOMERS_RANGE[1], "inputmode": "numeric"})
+        insider_factor = StringField(_l("… and more than this many times their usual number"),
+                                     validators=[InputRequired(_l("Enter a number of times.")), _factor],
+                                     render_kw={"inputmode": "decimal"})
+
+    for kind in first_response_kinds():
+        setattr(SettingsForm, f"first_response_{kind}",
+                _hours_field(_l("First answer within (hours)"), FIRST_RESPONSE_MAX_HOURS))
 
     departments = [SelectChoice(d, d.title) for d in Department]
     priorities = [SelectChoice(p, p.title) for p in Priority]

@@ -15,6 +15,7 @@ import binascii
 import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, false, literal, select, true, tuple_, union_all
@@ -298,11 +299,13 @@ def assignable_members(department: Department | None = None) -> list[StaffMember
 # --- one ticket ----------------------------------------------------------------------------------
 
 
-def _ticket_statement(ticket_id: int) -> Select:
-    """One ticket with all a page shows of it in one statement: its assignee, its thread with each
-    entry's author, its customer's record row, and its kind's detail row (outer-joined for every kind
-    that keeps one, so :func:`services.details_of` then finds it in the session)."""
-    statement = (select(Ticket).where(Ticket.id == ticket_id)
+@lru_cache(maxsize=1)
+def _ticket_statement() -> Select:
+    """One ticket (``ticket_id``) with all a page shows of it in one statement: its assignee, its
+    thread with each entry's author, its customer's record row, and its kind's detail row
+    (outer-joined for every kind that keeps one, so :func:`services.details_of` then finds it in the
+    session). Built once: building it costs about half as much as running it."""
+    statement = (select(Ticket).where(Ticket.id == bindparam("ticket_id"))
                  .options(joinedload(Ticket.assignee), joinedload(Ticket.customer),
                           joinedload(Ticket.entries).joinedload(TicketEntry.author)))
     for model in _detail_models():
@@ -319,7 +322,7 @@ def find_ticket(reference: str, member: StaffMember) -> Ticket | None:
     ticket_id = parse_reference(reference)
     if ticket_id is None or ticket_id > MAX_ID:
         return None
-    ticket = db.session.execute(_ticket_statement(ticket_id)).unique().scalars().first()
+    ticket = db.session.execute(_ticket_statement(), {"ticket_id": ticket_id}).unique().scalars().first()
     if ticket is None or format_reference(ticket.created_at.year, ticket.id) != reference.strip().upper():
         return None
     return ticket if ticket.can_be_seen_by(member) else None
@@ -327,8 +330,8 @@ def find_ticket(reference: str, member: StaffMember) -> Ticket | None:
 
 def ticket_with_thread(ticket_id: int) -> Ticket:
     """Reload a ticket and its thread after a rollback."""
-    statement = _ticket_statement(ticket_id).execution_options(populate_existing=True)
-    return db.session.execute(statement).unique().scalars().one()
+    statement = _ticket_statement().execution_options(populate_existing=True)
+    return db.session.execute(statement, {"ticket_id": ticket_id}).unique().scalars().one()
 
 
 def customer_for_board(customer_id: int) -> CustomerRecord | None:

@@ -1,5 +1,6 @@
-"""The administrator's queue settings: routing, assignment, clocks and the company's calendar
-(extra days off, and holidays or weekend days worked).
+"""The administrator's settings: routing, assignment, clocks (the law's, and the company's own promise
+of a first answer to complaints and misuse reports, in hours), the company's calendar (extra days
+off, and holidays or weekend days worked) and the thresholds of the insider-leak alert.
 
 Changes apply to tickets filed afterwards: a ticket keeps the department and deadlines it was
 given when it was filed. Every change is audited with the old and the new value.
@@ -20,23 +21,45 @@ from portal import clock
 from portal.access import staff_required
 from portal.db import db
 from portal.enums import Department
+from portal.settings.insider_alerts import DEFAULTS as INSIDER_DEFAULTS
+from portal.settings.insider_alerts import KEY as INSIDER_KEY
+from portal.settings.insider_alerts import insider_thresholds, save_insider_thresholds
 from portal.settings.models import CalendarOverride
-from portal.settings.services import add_calendar_override, calendar_overrides, remove_calendar_override
+from portal.settings.services import (
+    add_calendar_override,
+    calendar_overrides,
+    get_settings,
+    remove_calendar_override,
+)
 from portal.tickets.board import bp
 from portal.tickets.board.forms import DayOffForm, DayWorkedForm, settings_form
 from portal.tickets.due import public_holiday_names
-from portal.tickets.kinds import all_kinds
-from portal.tickets.settings import SETTING_KEYS, legal_maximum, queue_setting, save_queue_setting
+from portal.tickets.kinds import all_kinds, get_kind
+from portal.tickets.settings import (
+    FIRST_RESPONSE,
+    SETTING_KEYS,
+    defaults,
+    first_response_kinds,
+    legal_maximum,
+    save_queue_setting,
+)
+
+PAGE_KEYS = (*SETTING_KEYS, FIRST_RESPONSE)  # the queue settings this page edits
 
 
 def current_settings() -> dict[str, dict]:
-    return {key: queue_setting(key) for key in SETTING_KEYS}
+    """The settings this page edits, read with one statement."""
+    return get_settings({**{key: defaults(key) for key in PAGE_KEYS}, INSIDER_KEY: INSIDER_DEFAULTS})
 
 
 def form_data(current: dict[str, dict]) -> dict:
     """The settings form's fields, filled in from the settings in force."""
+    thresholds = insider_thresholds(current[INSIDER_KEY])
     data = {"acknowledge_working_days": current["clocks"]["acknowledge_working_days"],
-            "fulfil_in_working_days": current["clocks"]["fulfil_in_working_days"]}
+            "fulfil_in_working_days": current["clocks"]["fulfil_in_working_days"],
+            "insider_customers": thresholds["distinct_customers"], "insider_factor": f"{thresholds['factor']:g}"}
+    for kind in first_response_kinds():
+        data[f"first_response_{kind}"] = current[FIRST_RESPONSE]["hours"][kind]
     for kind in all_kinds():
         data[f"department_{kind}"] = current["routing"][kind]["department"]
         data[f"priority_{kind}"] = current["routing"][kind]["priority"]
@@ -60,6 +83,7 @@ def _values_from(form) -> dict[str, dict]:
             "fulfil_days": {kind: field(f"fulfil_{kind}").data for kind in kinds},
             "extension_days": {kind: field(f"extension_{kind}").data for kind in kinds},
         },
+        FIRST_RESPONSE: {"hours": {kind: field(f"first_response_{kind}").data for kind in first_response_kinds()}},
     }
 
 
@@ -102,6 +126,7 @@ def _page(form, calendar_forms: dict | None = None, status: int = 200):
     forms = {name: form_class(formdata=None, prefix=name) for name, form_class in CALENDAR_FORMS.values()}
     forms.update(calendar_forms or {})
     return render_template("board/settings.html", form=form, calendar_forms=forms, overrides=overrides,
+                           first_response_kinds=[get_kind(code) for code in first_response_kinds()],
                            kinds=all_kinds(), departments=list(Department), legal=legal_maximum(),
                            year=next_year, year_calendar=year_calendar(next_year, overrides), what=WHAT), status
 
@@ -125,10 +150,17 @@ def save_settings():
     if not form.validate_on_submit():
         return _page(form, status=400)
     new, now = _values_from(form), clock.now()
-    changed = [key for key in SETTING_KEYS if save_queue_setting(key, new[key], current_user.staff, now)]
+    changed = [key for key in PAGE_KEYS if save_queue_setting(key, new[key], current_user.staff, now)]
+    alerts_changed = save_insider_thresholds(form.insider_customers.data, form.insider_factor.data,
+                                             current_user.staff, now)
     db.session.commit()
-    flash(_("Settings saved. They apply to requests filed from now on; existing requests keep their "
-            "department and deadlines.") if changed else _("Nothing was changed."), "success")
+    if changed:
+        flash(_("Settings saved. They apply to requests filed from now on; existing requests keep their "
+                "department and deadlines."), "success")
+    elif alerts_changed:
+        flash(_("Settings saved. The insider-leak alert uses the new thresholds from its next check."), "success")
+    else:
+        flash(_("Nothing was changed."), "success")
     return redirect(url_for(".settings"), 303)
 
 

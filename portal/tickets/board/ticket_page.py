@@ -9,6 +9,8 @@ reason and with what the member typed.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -103,11 +105,14 @@ def ticket(reference: str):
     ticket = _ticket_or_404(reference)
     member, now = current_user.staff, clock.now()
     customer_version = _log_customer_view(ticket, member, now)
+    live = _live_parts(ticket, member, now)
     parts = ("staff", member.id, member.role, member.full_name, ticket.id, ticket.version, customer_version,
-             _state_of(services.details_of(ticket)), ticket.acknowledge_due_at < now, ticket.due_at < now)
+             _state_of(services.details_of(ticket)), ticket.acknowledge_due_at < now, ticket.due_at < now,
+             tuple(sorted(live)))
+    fresh = {"submission_key": _new_submission_key, **{name: (lambda html=html: html) for name, html in live.items()}}
     page = page_cache.serve(parts, lambda values: _draw(
-        ticket, TicketForms(ticket, submission_key=values["submission_key"]), now),
-        fresh={"submission_key": _new_submission_key}, max_age=SHOWN_FOR_AT_MOST)
+        ticket, TicketForms(ticket, submission_key=values["submission_key"]), now, live=values),
+        fresh=fresh, max_age=SHOWN_FOR_AT_MOST)
     db.session.commit()
     return page
 
@@ -121,6 +126,24 @@ def _state_of(details) -> str | None:
 
 
 SHOWN_FOR_AT_MOST = 60  # seconds: how stale the colleagues and settings a kept page shows may be
+
+# Parts of the page that other features draw afresh for every view, even of a kept page (what they
+# show changes without the ticket changing): name → ``draw(ticket, member, now)``, which returns the
+# part's HTML (never empty), or None where the page has no such part. The page shows it where its
+# templates print ``live[name]``.
+LIVE_PARTS: dict[str, Callable[[Ticket, StaffMember, datetime], str | None]] = {}
+
+
+def live_part(name: str):
+    """Register ``draw`` as the live part ``name`` of the ticket page."""
+    def register(draw):
+        LIVE_PARTS[name] = draw
+        return draw
+    return register
+
+
+def _live_parts(ticket: Ticket, member, now: datetime) -> dict[str, str]:
+    return {name: html for name, draw in LIVE_PARTS.items() if (html := draw(ticket, member, now))}
 
 
 def _log_customer_view(ticket: Ticket, member, now) -> int | None:
@@ -136,12 +159,12 @@ def _show(ticket: Ticket, forms: TicketForms, status: int = 200, problem: str | 
     """The page again after a refused or lost change, with what the member typed."""
     now = clock.now()
     _log_customer_view(ticket, current_user.staff, now)
-    page = _draw(ticket, forms, now, problem)
+    page = _draw(ticket, forms, now, problem, live=_live_parts(ticket, current_user.staff, now))
     db.session.commit()  # after rendering: committing expires what the page reads
     return page, status
 
 
-def _draw(ticket: Ticket, forms: TicketForms, now, problem: str | None = None) -> str:
+def _draw(ticket: Ticket, forms: TicketForms, now, problem: str | None = None, live: dict | None = None) -> str:
     member = current_user.staff
     customer = None
     if ticket.customer_id and member.can("customer.view"):
@@ -152,7 +175,7 @@ def _draw(ticket: Ticket, forms: TicketForms, now, problem: str | None = None) -
                            problem=problem, now=now, can_take=_can_take(ticket),
                            details=services.details_of(ticket),
                            extension_limit=queue_setting("clocks")["extension_days"][ticket.kind],
-                           cut_from=clocks.deadline_cut_from(ticket))
+                           cut_from=clocks.deadline_cut_from(ticket), live=live or {})
 
 
 def _can_take(ticket: Ticket) -> bool:

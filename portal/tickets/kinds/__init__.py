@@ -15,6 +15,7 @@ from portal.tickets.kinds import (  # noqa: F401  (each import registers its kin
 )
 from portal.tickets.kinds.base import (
     KINDS,
+    DetailsNotStored,
     KindColumn,
     RequestKind,
     UnknownKind,
@@ -24,8 +25,8 @@ from portal.tickets.kinds.base import (
     register,
 )
 
-__all__ = ["KINDS", "KindColumn", "RequestKind", "UnknownKind", "all_kinds", "customer_kinds", "get_kind",
-           "register"]
+__all__ = ["KINDS", "DetailsNotStored", "KindColumn", "RequestKind", "UnknownKind", "all_kinds", "customer_kinds",
+           "get_kind", "register"]
 
 
 @offers_from

@@ -28,6 +28,14 @@ class UnknownKind(LookupError):
     """No kind is registered under this code."""
 
 
+class DetailsNotStored(Exception):
+    """A kind could not store what its form carries (its files, say); nothing was filed. ``field`` is
+    the form field the message belongs beside (None: the form as a whole)."""
+
+    message: object = _l("We could not file this just now. What you typed is still here: please try again.")
+    field: str | None = None
+
+
 class RequestKind(str):
     """One kind of customer request. Subclasses set the class attributes and override the hooks."""
 

@@ -11,9 +11,7 @@ The answer fields are shared with the misuse report (:class:`ComplaintAnswer`).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -33,6 +31,7 @@ from portal.forms import no_control_characters
 from portal.tickets.due import local_date
 from portal.tickets.forms import RequestMessageForm, message_field
 from portal.tickets.kinds.base import RequestKind, register
+from portal.tickets.kinds.evidence import EVIDENCE_TYPES, read_evidence, write_evidence
 
 FIRST_RESPONSE_HOURS = 24  # the company's own promise for complaints and misuse reports
 
@@ -85,12 +84,6 @@ def answer_constraints() -> tuple:
     )
 
 
-# Evidence files: what their first bytes must be (the name and the browser's type are not trusted).
-EVIDENCE_TYPES = {
-    "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
-    "image/png": (b"\x89PNG\r\n\x1a\n", ".png"),
-    "application/pdf": (b"%PDF-", ".pdf"),
-}
 _TYPE_LIST = ", ".join(f"'{kind}'" for kind in EVIDENCE_TYPES)
 
 
@@ -171,48 +164,16 @@ def _optional_text(form, field):
     field.data = (field.data or "").strip() or None
 
 
-def _shown_name(filename: str | None) -> str:
-    """The name the customer gave a file, for display only: no folders, no control characters."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip(" .")
-    return name[:200] or "file"
-
-
 def _evidence(form, field):
-    """Read the chosen files once: at most EVIDENCE_MAX_FILES, none empty or larger than
-    EVIDENCE_MAX_MB, each a JPEG, PNG or PDF by its content. Keeps them on ``form.evidence_read``."""
-    config = current_app.config
-    chosen = [item for item in field.data or [] if getattr(item, "filename", None)]
+    """Read the chosen files once (see :mod:`portal.tickets.kinds.evidence`); keeps what is to be
+    stored on ``form.evidence_read``."""
     form.evidence_read = []
-    if len(chosen) > config["EVIDENCE_MAX_FILES"]:
-        raise ValidationError(_l("Send at most %(count)d files.", count=config["EVIDENCE_MAX_FILES"]))
-    limit = config["EVIDENCE_MAX_MB"] * 1024 * 1024
-    for item in chosen:
-        name = _shown_name(item.filename)
-        content = item.stream.read(limit + 1)
-        if not content:
-            raise ValidationError(_l("The file %(name)s is empty.", name=name))
-        if len(content) > limit:
-            raise ValidationError(_l("The file %(name)s is larger than %(size)d MB.", name=name,
-                                     size=config["EVIDENCE_MAX_MB"]))
-        kind = next((kind for kind, (magic, _ext) in EVIDENCE_TYPES.items() if content.startswith(magic)), None)
-        if kind is None:
-            raise ValidationError(_l("The file %(name)s is not a JPEG or PNG picture or a PDF document.", name=name))
-        form.evidence_read.append((name, kind, content))
+    form.evidence_read = read_evidence(field.data)
 
 
 def store_evidence(read: list, now: datetime) -> list[EvidenceFile]:
-    """Write the files under random names in UPLOAD_DIR; their rows, for the complaint's details."""
-    folder = current_app.config["UPLOAD_DIR"]
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    files = []
-    for name, kind, content in read:
-        stored = secrets.token_hex(16) + EVIDENCE_TYPES[kind][1]
-        with open(os.path.join(folder, stored), "xb") as out:
-            out.write(content)
-        files.append(EvidenceFile(stored_name=stored, original_name=name, content_type=kind, size=len(content),
-                                  sha256=hashlib.sha256(content).hexdigest(), created_at=now))
-    return files
+    """Write the files in UPLOAD_DIR; their rows, for the complaint's details."""
+    return [EvidenceFile(created_at=now, **columns) for columns in write_evidence(read)]
 
 
 class CheckboxesField(SelectMultipleField):
