@@ -50,6 +50,10 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "customers.search": ("care", "/board/customers/?q=an"), "customers.new": ("care", "/board/customers/new"),
         "customers.record": ("care", f"/board/customers/{world['customer'].id}"),
         "customers.edit": ("care", f"/board/customers/{world['customer'].id}/edit"),
+        "incidents.index": ("board", "/board/incidents/"), "incidents.new": ("board", "/board/incidents/new"),
+        "incidents.show": ("board", f"/board/incidents/{world['incident_id']}"),
+        "incidents.customers": ("board", f"/board/incidents/{world['incident_id']}/customers?q=an"),
+        "incidents.raise_complaint": ("board", f"/board/incidents/raise/{world['complaint']}"),
         "incidents.notice": ("board", f"/board/incidents/{world['incident_id']}/notice"),
         "incidents.record": ("board", f"/board/incidents/{world['incident_id']}/record?lang=en"),
         "inspection.index": ("board", "/board/inspection"),
@@ -80,6 +84,10 @@ def grow(world: dict, now: datetime) -> None:
         db.session.add(IncidentComplaint(incident_id=world["incident_id"], ticket_id=complaint.id,
                                          added_by_id=world["board_id"]))
     db.session.commit()
+    for number in range(12):  # the register of incidents, and the open ones a complaint can join
+        db.session.add(BreachIncident(title=f"Sự cố {number}", discovered_at=now - timedelta(hours=number * 10),
+                                      created_by_id=world["board_id"], categories=["name", "phone"]))
+    db.session.commit()
     ticket = world["ticket"]
     for number in range(15):
         services.add_customer_message(ticket, f"Tin nhắn {number}", now)
@@ -99,6 +107,7 @@ def world(app, clock):
     db.session.add_all([AffectedCustomer(incident_id=incident.id, customer_id=customer.id, source="picked"),
                         IncidentComplaint(incident_id=incident.id, ticket_id=ticket.id, added_by_id=team["board"].id)])
     db.session.commit()
+    complaint = new_ticket("leak_complaint", customer=customer, email="an.nguyen@example.vn")
     clients = {"visitor": app.test_client()}
     clients["customer"] = app.test_client()
     sign_in(clients["customer"], "an.nguyen@example.vn")
@@ -107,7 +116,7 @@ def world(app, clock):
         sign_in_staff(clients[role], member, clock=clock)
     return {"customer": customer, "phone_id": customer.contact_points[1].id,
             "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id, "incident_id": incident.id,
-            "board_id": team["board"].id,
+            "board_id": team["board"].id, "complaint": complaint.reference,
             "clients": clients}
 
 
