@@ -185,6 +185,18 @@ def test_seven_openings_in_two_minutes_are_one_line_with_a_count(app, clock):
         ["3 Mar 2027", "Lê Thị Chăm", title(Role.CARE), "1 time", title(ViewedPage.QUEUE)]]
 
 
+def test_an_incident_page_and_a_review_of_staff_access_are_named_on_my_data(app, clock):
+    world = people(app, clock)
+    clock.current = datetime(2027, 3, 3, 2, 0, tzinfo=timezone.utc)
+    customer_id = world["an_ticket"].customer_id
+    log_customer_views(world["board"], [customer_id], ViewedPage.INCIDENT, clock.now())
+    log_customer_views(world["board"], [customer_id], ViewedPage.REVIEW, clock.now())
+    db.session.commit()
+    assert history_rows(customer_client(app, "an@example.vn")) == [
+        ["3 Mar 2027", "Ngô Khôi Ban", title(Role.BOARD), "2 times",
+         f"{title(ViewedPage.INCIDENT)}; {title(ViewedPage.REVIEW)}"]]
+
+
 def test_a_day_is_a_day_in_vietnam(app, clock):
     world = people(app, clock)
     reference = world["an_ticket"].reference

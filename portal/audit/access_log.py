@@ -23,7 +23,7 @@ from portal.i18n import TIMEZONE
 LOCAL_ZONE = ZoneInfo(TIMEZONE)
 DAYS_PER_PAGE = 14
 # The kinds of page named by their title on My data (a ticket page is named by its reference).
-LIST_PAGES = (ViewedPage.QUEUE, ViewedPage.SEARCH, ViewedPage.RECORD)
+LIST_PAGES = (ViewedPage.QUEUE, ViewedPage.SEARCH, ViewedPage.RECORD, ViewedPage.INCIDENT, ViewedPage.REVIEW)
 
 
 def local_day(moment: datetime) -> date:
