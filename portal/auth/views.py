@@ -14,7 +14,7 @@ from portal.auth import services
 from portal.auth.forms import ChooseRecordForm, CodeForm, ContinueForm, SignInForm, SignOutForm
 from portal.auth.records import choose_record, record_choices
 from portal.db import db
-from portal.extensions import limiter, seconds_until_reset
+from portal.extensions import limiter, on_posts, seconds_until_reset
 from portal.hashing import keyed_hash
 from portal.security import safe_next_path
 from portal.templating import time_to_wait
@@ -77,7 +77,8 @@ def _clear_sign_in_cookies(response, names=(NONCE_COOKIE, LINK_COOKIE)) -> None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_client_request_limit, methods=["POST"], deduct_when=_was_a_real_attempt, on_breach=_sign_in_limited)
+@on_posts(limiter.limit(_client_request_limit, methods=["POST"], deduct_when=_was_a_real_attempt,
+                       on_breach=_sign_in_limited))
 def sign_in():
     """Ask for an e-mail address and send it a sign-in link and code."""
     if current_user.is_authenticated and current_user.is_customer:

@@ -15,7 +15,7 @@ from portal import clock, page_cache
 from portal.access import customer_required
 from portal.db import db
 from portal.enums import EntryKind
-from portal.extensions import limiter
+from portal.extensions import limiter, on_posts
 from portal.hashing import keyed_hash
 from portal.tickets import services
 from portal.tickets.filed import say_filed
@@ -69,8 +69,8 @@ def _message_kinds():
 
 @bp.route("/new", methods=["GET", "POST"])
 @customer_required
-@limiter.limit(_customer_limit, key_func=_per_customer_key, methods=["POST"])
-@limiter.limit(_client_limit, methods=["POST"])
+@on_posts(limiter.limit(_customer_limit, key_func=_per_customer_key, methods=["POST"]),
+          limiter.limit(_client_limit, methods=["POST"]))
 def new():
     """File a request; its reference is shown and e-mailed."""
     kinds = _message_kinds()
@@ -89,8 +89,8 @@ def _kinds_with_own_forms():
 
 @bp.route("/new/<code>", methods=["GET", "POST"])
 @customer_required
-@limiter.limit(_customer_limit, key_func=_per_customer_key, methods=["POST"])
-@limiter.limit(_client_limit, methods=["POST"])
+@on_posts(limiter.limit(_customer_limit, key_func=_per_customer_key, methods=["POST"]),
+          limiter.limit(_client_limit, methods=["POST"]))
 def new_of_kind(code: str):
     """File a request of one kind, with that kind's own form."""
     try:
