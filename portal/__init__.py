@@ -19,6 +19,7 @@ from portal.consent.views import bp as consent_bp
 from portal.customers import bp as customers_bp
 from portal.extensions import babel, csrf, limiter, login_manager, migrate
 from portal.i18n import select_locale, select_timezone
+from portal.incidents import bp as incidents_bp
 from portal.main.views import bp as main_bp
 from portal.outbox.views import bp as mailbox_bp
 from portal.privacy import bp as privacy_bp
@@ -80,7 +81,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
-                      rights_bp, customers_bp, complaints_bp):
+                      rights_bp, customers_bp, complaints_bp, incidents_bp):
         app.register_blueprint(blueprint)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)

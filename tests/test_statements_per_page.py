@@ -10,6 +10,7 @@ import pytest
 from portal.account.models import ContactPoint, DataChange
 from portal.db import db
 from portal.enums import Channel
+from portal.incidents.models import AffectedCustomer, BreachIncident
 from portal.tickets import services
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import counted_statements, sign_in, sign_in_staff
@@ -49,6 +50,7 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "customers.search": ("care", "/board/customers/?q=an"), "customers.new": ("care", "/board/customers/new"),
         "customers.record": ("care", f"/board/customers/{world['customer'].id}"),
         "customers.edit": ("care", f"/board/customers/{world['customer'].id}/edit"),
+        "incidents.notice": ("board", f"/board/incidents/{world['incident_id']}/notify"),
     }
 
 
@@ -70,6 +72,9 @@ def grow(world: dict, now: datetime) -> None:
     ticket = world["ticket"]
     for number in range(15):
         services.add_customer_message(ticket, f"Tin nhắn {number}", now)
+    for number in range(20):
+        affected = make_customer(f"bi.anh.huong{number}@example.vn", order=f"DH-AH-{number}")
+        db.session.add(AffectedCustomer(incident_id=world["incident_id"], customer_id=affected.id, source="picked"))
     db.session.commit()
 
 
@@ -85,7 +90,13 @@ def world(app, clock):
     for role, member in team.items():
         clients[role] = app.test_client()
         sign_in_staff(clients[role], member, clock=clock)
-    return {"customer": customer, "phone_id": customer.contact_points[1].id,
+    incident = BreachIncident(title="Lộ danh sách", discovered_at=clock.now(), acts="Sao chép danh sách",
+                              measures="Khóa tài khoản", categories=["name"], created_by_id=team["board"].id)
+    db.session.add(incident)
+    db.session.flush()
+    db.session.add(AffectedCustomer(incident_id=incident.id, customer_id=customer.id, source="picked"))
+    db.session.commit()
+    return {"customer": customer, "phone_id": customer.contact_points[1].id, "incident_id": incident.id,
             "ticket": ticket, "reference": ticket.reference, "care_id": team["care"].id,
             "clients": clients}
 

@@ -6,3 +6,5 @@ customer through the outbox."""
 from flask import Blueprint
 
 bp = Blueprint("incidents", __name__, url_prefix="/board/incidents")
+
+from portal.incidents import notify_views  # noqa: E402,F401  (its routes join the blueprint)
