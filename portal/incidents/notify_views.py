@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField
 from wtforms.validators import InputRequired
 
@@ -78,12 +79,16 @@ def start_notice(incident_id: int):
     now = clock.now()
     try:
         started = notify.start_customer_notice(incident, current_user.staff, now)
+        queued = notify.queue_notice_batch(incident.id, now, actor=current_user.staff)
+        db.session.commit()
     except notify.NoticeRefused as refusal:
         db.session.rollback()
         flash(str(refusal.args[0]), "error")
         return redirect(_back(incident, form), 303)
-    queued = notify.queue_notice_batch(incident.id, now, actor=current_user.staff)
-    db.session.commit()
+    except StaleDataError:  # a colleague changed the incident (or started the notice) at the same moment
+        db.session.rollback()
+        flash(_("The incident changed at the same moment: check the notice below before trying again."), "error")
+        return redirect(_back(incident, form), 303)
     _say_where_it_stands(incident.id, started, queued)
     return redirect(_back(incident, form), 303)
 
