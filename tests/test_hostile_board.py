@@ -851,7 +851,8 @@ def test_every_post_route_refuses_a_missing_or_foreign_csrf_token(scene):
     stranger = app.test_client()
     foreign = token_of(stranger, "/staff/sign-in")
     values = {"reference": world["refs"]["a"], "member_id": team["care2"].id, "day": day.isoformat(),
-              "token": "x" * 43, "code": "question", "point_id": 1, "channel": "phone", "customer_id": 1}
+              "token": "x" * 43, "code": "question", "point_id": 1, "channel": "phone", "customer_id": 1,
+              "incident_id": 1}
     before = state()
     checked = []
     for rule in app.url_map.iter_rules():
