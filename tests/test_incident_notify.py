@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.account.models import ContactPoint, Customer
 from portal.audit.models import AuditRecord
@@ -401,3 +402,22 @@ def test_a_back_address_elsewhere_is_not_followed(app, board, clock):
     response = start_over_http(client, incident.id, back="https://evil.example/")
     assert response.headers["Location"].endswith(f"/board/incidents/{incident.id}/notify")
     assert re.search(r"/board/incidents/\d+/notify$", response.headers["Location"])
+
+
+def test_a_colleagues_change_at_the_same_moment_is_said_and_nothing_is_saved(app, board, clock, monkeypatch):
+    incident = make_incident(board, now=clock.now())
+    add_affected(incident, 3)
+    client = board_client(app, board, clock)
+    real_batch = notify.queue_notice_batch
+
+    def batch_then_conflict(*args, **kwargs):
+        real_batch(*args, **kwargs)
+        raise StaleDataError("the incident's version moved on meanwhile")
+
+    monkeypatch.setattr(notify, "queue_notice_batch", batch_then_conflict)
+    response = start_over_http(client, incident.id)
+    assert response.status_code == 303
+    assert "Sự cố vừa được thay đổi cùng lúc" in page_text(client.get(response.headers["Location"]))
+    db.session.expire_all()
+    assert db.session.get(BreachIncident, incident.id).customers_notice_started_at is None
+    assert notice_count() == 0 and all(row.notice_queued_at is None for row in rows(incident.id))
