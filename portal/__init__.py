@@ -83,10 +83,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, account_bp, consent_bp, privacy_bp, requests_bp, staff_bp, board_bp,
-                      rights_bp, customers_bp, complaints_bp, oversight_bp):
+                      rights_bp, customers_bp, complaints_bp, incidents_bp, inspection_bp, oversight_bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(incidents_bp)
-    app.register_blueprint(inspection_bp)
     if app.config["ENV"] == "development" and app.config["MAIL_TRANSPORT"] == "mailbox":
         app.register_blueprint(mailbox_bp)
 

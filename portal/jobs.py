@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 
 from portal.db import db
+from portal.incidents.notify import queue_waiting_notices
 from portal.outbox.delivery import deliver_due
 from portal.oversight.services import raise_alerts
 from portal.retention import purge_expired, remove_orphan_evidence
@@ -18,7 +19,8 @@ log = logging.getLogger(__name__)
 def run_due_jobs(now: datetime) -> int:
     """Escalate missed acknowledgements and overdue tickets (their e-mails join the outbox), raise
     insider-leak alerts (:mod:`portal.oversight`), finish interrupted erasures and erase what erasures
-    kept once its date has passed, purge the portal's own data past its retention period, then
+    kept once its date has passed, purge the portal's own data past its retention period, queue the
+    waiting notices of breach incidents to their affected customers (a commit per batch), then
     deliver the outbox.
 
     Return how much work was done, so an idle worker knows to wait before the next round.
@@ -36,7 +38,10 @@ def run_due_jobs(now: datetime) -> int:
     db.session.commit()
     if purged:
         log.info("Purged %s row(s) past their retention period", purged)
-    return escalated + alerts + erased + purged + deliver_due(now)
+    notices = queue_waiting_notices(now)
+    if notices:
+        log.info("Queued %s breach notice(s) to affected customers", notices)
+    return escalated + alerts + erased + purged + notices + deliver_due(now)
 
 
 def run_erasure_jobs(now: datetime) -> int:

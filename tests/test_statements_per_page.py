@@ -59,6 +59,7 @@ def pages(world: dict) -> dict[str, tuple[str, str]]:
         "inspection.index": ("board", "/board/inspection"),
         "oversight.index": ("board", "/board/oversight"),
         "oversight.member": ("board", f"/board/oversight/members/{member}"),
+        "incidents.customer_notice": ("board", f"/board/incidents/{world['incident_id']}/notify"),
     }
 
 
@@ -91,6 +92,9 @@ def grow(world: dict, now: datetime) -> None:
     ticket = world["ticket"]
     for number in range(15):
         services.add_customer_message(ticket, f"Tin nhắn {number}", now)
+    for number in range(20):
+        affected = make_customer(f"bi.anh.huong{number}@example.vn", order=f"DH-AH-{number}")
+        db.session.add(AffectedCustomer(incident_id=world["incident_id"], customer_id=affected.id, source="picked"))
     db.session.commit()
 
 

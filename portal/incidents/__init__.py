@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("incidents", __name__, url_prefix="/board/incidents")
 
-from portal.incidents import document_views, views  # noqa: E402,F401 (their routes join the blueprint)
+from portal.incidents import document_views, notify_views, views  # noqa: E402,F401 (their routes join the blueprint)

@@ -14,13 +14,14 @@ from portal.outbox.models import OutboxMessage, OutboxStatus
 
 
 def queue_email(recipient: str, template: str, locale: str, purpose: str, *,
-                useless_after: datetime | None = None, **context) -> OutboxMessage:
+                useless_after: datetime | None = None, flush: bool = True, **context) -> OutboxMessage:
     """Render ``templates/emails/<template>.{txt,html}`` in ``locale`` and add it to the outbox.
 
     The first line of the text template is the subject; the text part opens with the company's name
     (``emails/_masthead.txt``), as the HTML layout opens with its mark. Nothing is sent here: the row
     is part of the caller's transaction, so the e-mail exists if and only if the change that caused
-    it commits.
+    it commits. A caller queueing many at once passes ``flush=False`` and flushes once (one INSERT
+    for them all); the message has its id only after that flush.
     """
     with force_locale(locale):
         text = render_template(f"emails/{template}.txt", **context)
@@ -45,5 +46,6 @@ def queue_email(recipient: str, template: str, locale: str, purpose: str, *,
         useless_after=useless_after,
     )
     db.session.add(message)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message
