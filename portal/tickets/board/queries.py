@@ -300,8 +300,12 @@ def assignable_members(department: Department | None = None) -> list[StaffMember
 # --- one ticket ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _ticket_statement() -> Select:
+    return _ticket_statement_joining(tuple(_detail_models()))
+
+
+@lru_cache(maxsize=4)
+def _ticket_statement_joining(detail_models: tuple[type, ...]) -> Select:
     """One ticket (``ticket_id``) with all a page shows of it in one statement: its assignee, its
     thread with each entry's author, its customer's record row, and its kind's detail row
     (outer-joined for every kind that keeps one, so :func:`services.details_of` then finds it in the
@@ -309,7 +313,7 @@ def _ticket_statement() -> Select:
     statement = (select(Ticket).where(Ticket.id == bindparam("ticket_id"))
                  .options(joinedload(Ticket.assignee), joinedload(Ticket.customer),
                           joinedload(Ticket.entries).joinedload(TicketEntry.author)))
-    for model in _detail_models():
+    for model in detail_models:
         statement = statement.outerjoin(model, model.ticket_id == Ticket.id).add_columns(model)
     return statement
 
@@ -351,16 +355,21 @@ class TicketStanding:
         return Ticket.visible_to(member, self.department, self.assignee_id)
 
 
-@lru_cache(maxsize=1)
 def _standing_statement() -> Select:
-    """The ticket (``ticket_id``), its customer's record version and every detail table's columns,
-    outer-joined: one statement of plain values, built once."""
+    return _standing_statement_joining(tuple(_detail_models()))
+
+
+@lru_cache(maxsize=4)
+def _standing_statement_joining(detail_models: tuple[type, ...]) -> Select:
+    """The ticket (``ticket_id``), its customer's record version and the columns of every detail
+    table of ``detail_models`` (the kinds registered), outer-joined: one statement of plain values,
+    built once for each set of kinds."""
     statement = (select(Ticket.id, Ticket.created_at, Ticket.kind, Ticket.department, Ticket.assignee_id,
                         Ticket.version, Ticket.customer_id, Customer.data_version.label("customer_version"),
                         Ticket.acknowledge_due_at, Ticket.due_at)
                  .outerjoin(Customer, Customer.id == Ticket.customer_id)
                  .where(Ticket.id == bindparam("ticket_id")))
-    for model in _detail_models():
+    for model in detail_models:
         table = model.__table__
         statement = (statement.outerjoin(table, table.c.ticket_id == Ticket.id)
                      .add_columns(*(column.label(f"{table.name}__{column.key}") for column in table.columns)))
