@@ -25,9 +25,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-
+from bench.database import empty_database  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.customers.importer import COLUMNS, import_customers  # noqa: E402
 from portal.db import db  # noqa: E402
@@ -54,17 +52,6 @@ def write_file(path: str, rows: int) -> None:
                 "notes": "=1+1" if number % 1000 == 999 else "",  # one row in a thousand refused
                 "consent_promotions": "yes" if consent else "", "consent_method": "web_form" if consent else "",
                 "consent_evidence": f"form-{number}" if consent else ""})
-
-
-def empty_database() -> None:
-    upgrade()
-    names = [table.name for table in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-    else:
-        for name in names:
-            db.session.execute(text(f"DELETE FROM {name}"))
-    db.session.commit()
 
 
 def timed_import(path: str, rows: int, label: str) -> None:

@@ -30,9 +30,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
+from bench.database import empty_database  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.account.models import ContactPoint, Customer  # noqa: E402
 from portal.db import db  # noqa: E402
@@ -53,17 +53,6 @@ def make_app(database_url: str, smtp_port: int):
         "MAIL_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_SECURITY": "none",
         "SMTP_USERNAME": "", "SMTP_PASSWORD": "", "SMTP_TIMEOUT": 10,
     })
-
-
-def empty_database() -> None:
-    upgrade()
-    names = [table.name for table in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-    else:
-        for name in names:
-            db.session.execute(text(f"DELETE FROM {name}"))
-    db.session.commit()
 
 
 def fill(count: int, now: datetime) -> int:

@@ -27,8 +27,10 @@ def init_limiter(app) -> None:
     moment such a limit is configured."""
     limiter.init_app(app)
     limits = limiter.limit_manager
-    if not (limits.default_limits or limits.application_limits or limits._blueprint_limits):
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
+    checks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in checks and not (
+            limits.default_limits or limits.application_limits or limits._blueprint_limits):
+        checks.remove(limiter._check_request_limit)
 
 
 def on_posts(*limits):
