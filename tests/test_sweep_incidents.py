@@ -1,0 +1,453 @@
+"""A hostile-input and privacy sweep of the breach-incident pages, the inspection pack, the review of
+staff access and the evidence files, through HTTP against the real database: forged or missing form
+tokens, odd ids, odd dates, odd files and markup change nothing and get a clear answer; nobody but the
+board reaches these pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.audit.models import AuditRecord, CustomerDataView
+from portal.db import db
+from portal.incidents import services
+from portal.incidents.models import AffectedCustomer, AffectedSource, BreachIncident, IncidentComplaint
+from portal.oversight.models import OversightAlert
+from tests.factories import make_customer, make_staff, new_ticket
+from tests.helpers import CSRF_FIELD, english, page_text, sign_in, sign_in_staff
+
+LOCAL = "%Y-%m-%dT%H:%M"
+NEW = "/board/incidents/new"
+XSS = '"><script>alert("x")</script><img src=x onerror=alert(1)>'
+TOO_LARGE = "99999999999999999999"
+
+
+@pytest.fixture
+def board(app, clock):
+    member = make_staff("board", name="Đỗ Minh Quân")
+    client = english(app.test_client())
+    sign_in_staff(client, member, clock=clock)
+    client.member = member
+    return client
+
+
+def staff_client(app, clock, role: str):
+    client = app.test_client()
+    sign_in_staff(client, make_staff(role, name=f"Nhân viên {role}"), clock=clock)
+    return client
+
+
+def token(client, path: str) -> str:
+    return CSRF_FIELD.search(page_text(client.get(path))).group(1)
+
+
+def local(moment) -> str:
+    return services.to_local(moment).strftime(LOCAL)
+
+
+def incident_data(client, clock, **changes) -> dict:
+    data = {"csrf_token": token(client, NEW), "title": "Lộ danh sách khách hàng",
+            "discovered_at": local(clock.now() - timedelta(hours=5)), "occurred_from": "", "occurred_until": "",
+            "place": "Phần mềm bán hàng", "acts": "Chép danh sách", "parties": "Công ty X",
+            "categories": ["name", "phone"], "volume": "300", "consequences": "Bị gọi quảng cáo",
+            "measures": "Khoá tài khoản"}
+    data.update(changes)
+    return data
+
+
+def create(client, clock, **changes) -> BreachIncident:
+    response = client.post(NEW, data=incident_data(client, clock, **changes))
+    assert response.status_code == 303, page_text(response)
+    db.session.expire_all()
+    return db.session.get(BreachIncident, int(response.headers["Location"].rsplit("/", 1)[-1]))
+
+
+def state() -> dict:
+    """What a refused request must leave as it was: the incidents, their lists and complaints, the
+    audit log (all of it) and the alerts."""
+    db.session.expire_all()
+    incidents = db.session.scalars(select(BreachIncident).order_by(BreachIncident.id))
+    return {
+        "incidents": [(i.id, i.version, i.title, i.status, i.discovered_at, i.authority_notified_at,
+                       i.authority_reference, i.closed_at) for i in incidents],
+        "affected": list(db.session.execute(select(AffectedCustomer.id, AffectedCustomer.incident_id,
+                                                   AffectedCustomer.customer_id).order_by(AffectedCustomer.id))),
+        "complaints": db.session.scalar(select(func.count()).select_from(IncidentComplaint)),
+        "audit": db.session.scalar(select(func.count()).select_from(AuditRecord)),
+        "alerts": db.session.scalar(select(func.count()).select_from(OversightAlert)),
+    }
+
+
+# --- form tokens -------------------------------------------------------------------------------------
+
+
+NEW_ROUTES = ("/board/incidents", "/board/inspection", "/board/oversight", "/board/complaints")
+
+
+def test_every_post_of_these_parts_refuses_a_missing_or_foreign_token_even_from_the_board(app, board, clock):
+    incident = create(board, clock)
+    make_customer()
+    services.add_affected(incident, [1], AffectedSource.PICKED, None, clock.now())
+    db.session.commit()
+    ticket = new_ticket("leak_complaint", email="la@example.vn")
+    foreign = token(app.test_client(), "/staff/sign-in")
+    values = {"incident_id": incident.id, "affected_id": 1, "reference": ticket.reference}
+    before = state()
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or not rule.rule.startswith(NEW_ROUTES):
+            continue
+        path = app.url_map.bind("localhost").build(rule.endpoint, {k: values[k] for k in rule.arguments})
+        form = {"title": "x", "reason": "Đóng vì nhầm lẫn hoàn toàn", "customer_id": "1", "incident": str(incident.id),
+                "date_from": "2026-01-01", "date_to": "2026-01-02", "language": "vi", "finding": "confirmed",
+                "edit-version": str(incident.version), "close-version": str(incident.version),
+                "close-reason": "Đóng vì nhầm lẫn hoàn toàn"}
+        for forged in (None, foreign, "garbage"):
+            data = dict(form)
+            if forged is not None:
+                data["csrf_token"] = data["close-csrf_token"] = data["edit-csrf_token"] = forged
+            response = board.post(path, data=data)
+            assert response.status_code == 400, (path, forged, response.status_code)
+            assert "This form has expired" in page_text(response), path
+        checked.append(rule.rule)
+    assert len(checked) >= 9, checked
+    assert state() == before
+
+
+# --- odd ids -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["0", "2147483648", TOO_LARGE])
+def test_odd_ids_in_the_address_are_not_found(app, board, clock, number):
+    incident = create(board, clock)
+    page_token = token(board, f"/board/incidents/{incident.id}")
+    before = state()
+    for path in (f"/board/incidents/{number}", f"/board/incidents/{number}/customers",
+                 f"/board/incidents/{number}/notice", f"/board/incidents/{number}/record",
+                 f"/board/oversight/members/{number}"):
+        assert board.get(path).status_code == 404, path
+    for path in (f"/board/incidents/{number}/edit", f"/board/incidents/{number}/close",
+                 f"/board/incidents/{number}/authority-notice", f"/board/incidents/{number}/customers/pick",
+                 f"/board/incidents/{number}/customers/import",
+                 f"/board/incidents/{incident.id}/customers/{number}/remove"):
+        response = board.post(path, data={"csrf_token": page_token, "customer_id": "1"})
+        assert response.status_code == 404, path
+    assert state() == before
+
+
+def test_a_customer_of_incident_a_cannot_be_removed_through_incident_b(board, clock):
+    an = make_customer()
+    first, second = create(board, clock, title="A"), create(board, clock, title="B")
+    services.add_affected(first, [an.id], AffectedSource.PICKED, None, clock.now())
+    db.session.commit()
+    row = db.session.scalars(select(AffectedCustomer.id)).one()
+    path = f"/board/incidents/{second.id}/customers"
+    before = state()
+    response = board.post(f"{path}/{row}/remove", data={"csrf_token": token(board, path)})
+    assert response.status_code == 404
+    assert state() == before
+
+
+@pytest.mark.parametrize("customer_id", ["", "abc", "-1", "1.5", TOO_LARGE, "0x1", "١"])
+def test_picking_a_customer_that_does_not_exist_changes_nothing(board, clock, customer_id):
+    incident = create(board, clock)
+    path = f"/board/incidents/{incident.id}/customers"
+    before = state()
+    response = board.post(f"{path}/pick", data={"csrf_token": token(board, path), "customer_id": customer_id},
+                          follow_redirects=True)
+    assert response.status_code == 200
+    assert "There is no such customer" in page_text(response) or "Reload the page" in page_text(response)
+    assert state() == before
+
+
+def test_raising_into_a_closed_or_unknown_incident_changes_nothing(board, clock):
+    ticket = new_ticket("leak_complaint", email="la@example.vn")
+    incident = create(board, clock)
+    path = f"/board/incidents/raise/{ticket.reference}"
+    before = state()
+    for value in ("999", "abc", TOO_LARGE, "-1", ""):
+        response = board.post(path, data={"csrf_token": token(board, path), "incident": value})
+        assert response.status_code == 400, value
+    response = board.post(path, data={"csrf_token": token(board, path), "incident": [str(incident.id), "999"]})
+    assert state() == before or response.status_code == 303
+
+
+@pytest.mark.parametrize("page", ["-1", "0", "abc", "99999", TOO_LARGE, "1e3"])
+def test_odd_page_numbers_show_a_page(board, clock, page):
+    an = make_customer()
+    incident = create(board, clock)
+    services.add_affected(incident, [an.id], AffectedSource.PICKED, None, clock.now())
+    db.session.commit()
+    response = board.get(f"/board/incidents/{incident.id}/customers", query_string={"page": page})
+    assert response.status_code == 200
+
+
+def test_query_strings_with_arrays_are_read_as_one_value(board, clock):
+    make_customer()
+    incident = create(board, clock)
+    response = board.get(f"/board/incidents/{incident.id}/customers?q=an.nguyen@example.vn&q=x&page=1&page=2")
+    assert response.status_code == 200 and "Nguyễn Văn An" in page_text(response)
+    assert board.get(f"{NEW}?complaint=1&complaint=abc").status_code == 200
+    assert board.get(f"/board/incidents/{incident.id}/notice?lang=en&lang=fr").status_code == 200
+
+
+@pytest.mark.parametrize("before", ["2026-01-01." + TOO_LARGE, "2026-01-01.-" + TOO_LARGE, "9999-12-31.1",
+                                    "0001-01-01.1", "x", "2026-13-01.1", "2026-01-01"])
+def test_an_odd_history_cursor_is_not_found_or_shows_a_page(app, board, clock, before):
+    member = make_staff("care", name="Lê Care")
+    response = board.get(f"/board/oversight/members/{member.id}", query_string={"before": before})
+    assert response.status_code in (200, 404)
+
+
+# --- odd dates and text ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("moment, message", [
+    ("0001-01-01T00:00", "too long ago"),
+    ("1899-12-31T23:59", "too long ago"),
+    ("9999-12-31T23:59", "in the future"),
+    ("28/11/2026 14:30", "Give a date and a time"),
+    ("2026-02-30T10:00", "Give a date and a time"),
+    ("2026-11-28T25:00", "Give a date and a time"),
+    ("2026-11-28T10:00Z", "Give a date and a time"),
+    ("1732700000", "Give a date and a time"),
+    ("", "Give the date and time the violation was discovered"),
+])
+def test_a_discovery_at_an_odd_moment_is_refused_with_a_message(board, clock, moment, message):
+    before = state()
+    response = board.post(NEW, data=incident_data(board, clock, discovered_at=moment))
+    assert response.status_code == 400
+    assert message in page_text(response)
+    assert state() == before
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00", "1899-12-31T23:59", "9999-12-31T23:59"])
+def test_an_odd_moment_of_the_notice_or_an_edit_is_refused(board, clock, moment):
+    incident = create(board, clock)
+    path = f"/board/incidents/{incident.id}"
+    page = page_text(board.get(path))
+    csrf = CSRF_FIELD.search(page).group(1)
+    before = state()
+    response = board.post(f"{path}/authority-notice", data={
+        "notice-csrf_token": csrf, "notice-version": str(incident.version), "notice-sent_at": moment,
+        "notice-reference": "CV-1"})
+    assert response.status_code == 400
+    data = {f"edit-{key}": value for key, value in incident_data(board, clock, occurred_from=moment).items()}
+    data.update({"edit-csrf_token": csrf, "edit-version": str(incident.version)})
+    assert board.post(f"{path}/edit", data=data).status_code == 400
+    assert state() == before
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"title": "a\x00b"}, "invisible control characters"),
+    ({"acts": "a\x1bb"}, "invisible control characters"),
+    ({"title": "x" * 201}, "at most 200 characters"),
+    ({"measures": "x" * 4001}, "at most 4000 characters"),
+    ({"categories": ["nope"]}, "Choose among the options listed"),
+    ({"categories": []}, "Tick at least one category"),
+    ({"complaints": ["abc"]}, "Choose among the options listed"),
+    ({"complaints": ["999"]}, "Choose among the options listed"),
+])
+def test_bad_text_or_choices_in_a_new_incident_change_nothing(board, clock, changes, message):
+    before = state()
+    response = board.post(NEW, data=incident_data(board, clock, **changes))
+    assert response.status_code == 400
+    assert message in page_text(response)
+    assert state() == before
+
+
+def test_bad_text_in_the_notice_and_the_close_changes_nothing(board, clock):
+    incident = create(board, clock)
+    path = f"/board/incidents/{incident.id}"
+    csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
+    before = state()
+    for reference in ("CV\x00-1", "x" * 101, "   "):
+        response = board.post(f"{path}/authority-notice", data={
+            "notice-csrf_token": csrf, "notice-version": str(incident.version),
+            "notice-sent_at": local(clock.now() - timedelta(hours=1)), "notice-reference": reference})
+        assert response.status_code == 400, reference
+    for reason in ("Lý do\x00 đóng sự cố", "x" * 4001, "ngắn"):
+        response = board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": str(incident.version),
+                                                     "close-reason": reason})
+        assert response.status_code == 400, reason
+    for version in ("abc", "", TOO_LARGE, "-1"):
+        response = board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": version,
+                                                     "close-reason": "Đóng vì đây là báo nhầm"})
+        assert response.status_code in (400, 409), version
+    assert state() == before
+
+
+def test_markup_in_every_text_field_is_shown_as_text_everywhere(app, board, clock):
+    an = make_customer(name=XSS)
+    ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
+    texts = {name: f"{name} {XSS}" for name in ("place", "acts", "parties", "volume", "consequences", "measures")}
+    incident = create(board, clock, title=XSS[:200], complaints=[str(ticket.id)], **texts)
+    path = f"/board/incidents/{incident.id}"
+    csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
+    assert board.post(f"{path}/authority-notice", data={
+        "notice-csrf_token": csrf, "notice-version": str(incident.version),
+        "notice-sent_at": local(clock.now() - timedelta(hours=1)), "notice-reference": XSS[:100]}).status_code == 303
+    pages = ["/board/incidents/", path, f"{path}/customers", f"{path}/notice", f"{path}/record",
+             f"{path}/notice?lang=en", f"{path}/record?lang=en", f"/board/tickets/{ticket.reference}",
+             f"/board/incidents/raise/{ticket.reference}", f"{NEW}?complaint={ticket.id}"]
+    for page in pages:
+        text = page_text(board.get(page))
+        assert "<script>alert" not in text and "<img src=x" not in text, page
+    pack = board.post("/board/inspection/pack", data={
+        "csrf_token": token(board, "/board/inspection"), "date_from": str(clock.now().date() - timedelta(days=2)),
+        "date_to": str(clock.now().date()), "language": "en"})
+    assert pack.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(pack.get_data()))
+    summary = archive.read("summary.html").decode()
+    assert "<script>alert" not in summary and "<img src=x" not in summary
+    for name in archive.namelist():
+        if name.endswith(".csv"):
+            for row in csv.reader(io.StringIO(archive.read(name).decode("utf-8-sig"), newline="")):
+                assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), (name, row)
+
+
+def test_a_title_that_looks_like_a_formula_is_text_in_the_pack(board, clock):
+    create(board, clock, title='=HYPERLINK("http://evil.example","x")', measures="+1", volume="-2", parties="@SUM(1)")
+    pack = board.post("/board/inspection/pack", data={
+        "csrf_token": token(board, "/board/inspection"), "date_from": str(clock.now().date() - timedelta(days=2)),
+        "date_to": str(clock.now().date()), "language": "vi"})
+    breaches = zipfile.ZipFile(io.BytesIO(pack.get_data())).read("breaches.csv").decode("utf-8-sig")
+    assert "'=HYPERLINK" in breaches and '\n=HYPERLINK' not in breaches and ',=HYPERLINK' not in breaches
+
+
+# --- the inspection pack's odd ranges -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("date_from, date_to, message", [
+    ("0001-01-01", "0001-01-05", "too long ago"),
+    ("1899-12-30", "1900-01-05", "too long ago"),
+    ("2026-01-01", "9999-12-31", "at most 400 days"),
+    ("01/11/2026", "30/11/2026", "Not a valid date"),
+    ("2026-11-01", "", "Enter the last day"),
+])
+def test_an_odd_range_gets_a_message_and_no_pack(board, clock, date_from, date_to, message):
+    before = state()
+    response = board.post("/board/inspection/pack", data={
+        "csrf_token": token(board, "/board/inspection"), "date_from": date_from, "date_to": date_to, "language": "en"})
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    assert message in page_text(response)
+    assert state() == before
+
+
+def test_a_pack_in_an_unknown_language_is_refused(board, clock):
+    before = state()
+    response = board.post("/board/inspection/pack", data={
+        "csrf_token": token(board, "/board/inspection"), "date_from": str(clock.now().date()),
+        "date_to": str(clock.now().date()), "language": ["fr", "en"]})
+    assert response.status_code == 400 and state() == before
+
+
+# --- files of affected customers -----------------------------------------------------------------------
+
+
+def upload(client, incident, content: bytes, name: str = "khach.csv"):
+    path = f"/board/incidents/{incident.id}/customers"
+    return client.post(f"{path}/import", data={"csrf_token": token(client, path), "file": (io.BytesIO(content), name)},
+                       content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("email\nan.nguyen@example.vn\n".encode("utf-16"), "not a CSV text file"),
+    ("email\nan.nguyen@example.vn\n".encode("utf-16-le"), "not a CSV text file"),
+    (b"\xff\xfe\xfd\x00\x01\x02" * 100, "not a CSV text file"),
+    (b"\x1f\x8b\x08\x00" + bytes(range(256)) * 10, "not a CSV text file"),
+    (b"\xef\xbb\xbf\xef\xbb\xbf", "The file is empty"),
+    (b'"an.nguyen@example.vn\n', "cannot be read as CSV"),
+    (b"email\n" + b"a@example.vn\n" * (services.MAX_IMPORT_ROWS + 1), "more than 20000 rows"),
+])
+def test_a_strange_file_gets_a_clear_message_and_adds_nothing(board, clock, content, message):
+    make_customer()
+    incident = create(board, clock)
+    before = state()
+    response = upload(board, incident, content)
+    assert response.status_code == 400
+    assert message in page_text(response)
+    assert state() == before
+
+
+def test_a_file_of_exactly_20000_rows_with_a_bom_is_read(board, clock):
+    an = make_customer()
+    incident = create(board, clock)
+    content = b"\xef\xbb\xbfemail\r\n" + b"an.nguyen@example.vn\r\n" * services.MAX_IMPORT_ROWS
+    response = upload(board, incident, content)
+    assert response.status_code == 200, page_text(response)[:2000]
+    assert "Rows read: 20000" in page_text(response)
+    assert db.session.scalars(select(AffectedCustomer.customer_id)).all() == [an.id]
+
+
+def test_a_refused_file_is_explained_in_vietnamese(app, clock):
+    member = make_staff("board", name="Đỗ Minh Quân")
+    client = app.test_client()
+    sign_in_staff(client, member, clock=clock)
+    incident = create(client, clock)
+    response = upload(client, incident, "e\n".encode("utf-16"))
+    assert response.status_code == 400
+    assert "Không có khách nào được thêm" in page_text(response) or "không phải" in page_text(response).lower()
+
+
+def test_formula_and_markup_cells_are_listed_as_text(board, clock):
+    make_customer()
+    incident = create(board, clock)
+    cells = io.StringIO()
+    csv.writer(cells).writerows([["email"], ['=cmd|" /C calc"!A0'], [XSS], ["+84 90"], ["@SUM(A1)"]])
+    response = upload(board, incident, cells.getvalue().encode())
+    text = page_text(response)
+    assert response.status_code == 200, text
+    assert "Rows that match no customer: 4" in text and "=cmd|&#34; /C calc&#34;!A0" in text
+    assert "<script>alert" not in text and "<img src=x" not in text
+    assert db.session.scalar(select(func.count()).select_from(AffectedCustomer)) == 0
+
+
+# --- who reaches what --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["care", "sales", "admin"])
+def test_no_one_but_the_board_reaches_any_of_these_pages_or_files(app, board, clock, role):
+    an = make_customer()
+    ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
+    incident = create(board, clock, complaints=[str(ticket.id)])
+    client = staff_client(app, clock, role)
+    csrf = token(client, "/board/" if role != "admin" else "/board/settings")
+    before = state()
+    for path in ("/board/incidents/", NEW, f"/board/incidents/{incident.id}",
+                 f"/board/incidents/{incident.id}/customers",
+                 f"/board/incidents/{incident.id}/notice", f"/board/incidents/{incident.id}/record",
+                 f"/board/incidents/raise/{ticket.reference}", "/board/inspection", "/board/oversight",
+                 f"/board/oversight/members/{board.member.id}", f"/board/complaints/{ticket.reference}/evidence/1"):
+        assert client.get(path).status_code == 404, (role, path)
+    for path in (NEW, f"/board/incidents/{incident.id}/close", f"/board/incidents/{incident.id}/customers/pick",
+                 f"/board/incidents/{incident.id}/customers/import", "/board/inspection/pack",
+                 f"/board/incidents/raise/{ticket.reference}"):
+        response = client.post(path, data={"csrf_token": csrf, "customer_id": str(an.id), "incident": str(incident.id),
+                                            "date_from": "2026-11-01", "date_to": "2026-11-02", "language": "vi"})
+        assert response.status_code == 404, (role, path)
+    assert state() == before
+    assert db.session.scalar(select(func.count()).select_from(CustomerDataView).where(
+        CustomerDataView.staff_id != board.member.id)) == 0
+
+
+def test_a_customer_reaches_none_of_the_board_pages_and_no_other_customers_evidence(app, board, clock):
+    an = make_customer()
+    make_customer("binh@example.vn", name="Trần Bình", phone_normalized="+84912000111", order="DH-B")
+    ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
+    incident = create(board, clock, complaints=[str(ticket.id)])
+    client = app.test_client()
+    sign_in(client, "binh@example.vn")
+    for path in ("/board/incidents/", f"/board/incidents/{incident.id}", f"/board/incidents/{incident.id}/notice",
+                 "/board/inspection", "/board/oversight"):
+        response = client.get(path)
+        assert response.status_code in (302, 303, 404), path
+        assert "Nguyễn Văn An" not in page_text(response)
+    assert client.get(f"/requests/{ticket.reference}/evidence/1").status_code == 404
+    assert "Nguyễn Văn An" not in page_text(client.get("/my-data"))
