@@ -19,7 +19,7 @@ from portal.incidents import services
 from portal.incidents.models import AffectedCustomer, AffectedSource, BreachIncident, IncidentComplaint
 from portal.oversight.models import OversightAlert
 from tests.factories import make_customer, make_staff, new_ticket
-from tests.helpers import CSRF_FIELD, english, page_text, sign_in, sign_in_staff
+from tests.helpers import CSRF_FIELD, counted_statements, english, page_text, sign_in, sign_in_staff
 
 LOCAL = "%Y-%m-%dT%H:%M"
 NEW = "/board/incidents/new"
@@ -451,3 +451,94 @@ def test_a_customer_reaches_none_of_the_board_pages_and_no_other_customers_evide
         assert "Nguyễn Văn An" not in page_text(response)
     assert client.get(f"/requests/{ticket.reference}/evidence/1").status_code == 404
     assert "Nguyễn Văn An" not in page_text(client.get("/my-data"))
+
+
+def test_a_complaint_reference_too_large_or_odd_is_not_found(board, clock):
+    create(board, clock)
+    for reference in ("KN-2026-" + TOO_LARGE, "KN-2026-0", "KN-0000-0001", "x" * 5000, "KN-2026-0001%00"):
+        assert board.get(f"/board/incidents/raise/{reference}").status_code == 404, reference
+
+
+def test_markup_in_a_close_reason_and_in_the_titles_offered_is_text(board, clock):
+    ticket = new_ticket("leak_complaint", email="la@example.vn")
+    create(board, clock, title=XSS[:200])
+    incident = create(board, clock, title="Sự cố thứ hai")
+    path = f"/board/incidents/{incident.id}"
+    csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
+    response = board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": str(incident.version),
+                                                 "close-reason": f"Báo nhầm {XSS}"})
+    assert response.status_code == 303
+    for page in (path, "/board/incidents/", f"/board/incidents/raise/{ticket.reference}", f"{path}/record"):
+        text = page_text(board.get(page))
+        assert "<script>alert" not in text and "<img src=x" not in text, page
+    assert "Báo nhầm &#34;&gt;&lt;script&gt;" in page_text(board.get(path))
+
+
+# --- the access log, the audit log, and the cost of a page ------------------------------------------------
+
+
+def test_every_change_through_these_pages_is_audited(app, board, clock):
+    an = make_customer()
+    binh = make_customer("binh@example.vn", name="Trần Bình", phone_normalized="+84912000111", order="DH-B")
+    ticket = new_ticket("leak_complaint", email="la@example.vn")
+    incident = create(board, clock)
+    path = f"/board/incidents/{incident.id}"
+    csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
+    data = {f"edit-{key}": value for key, value in incident_data(board, clock, title="Tiêu đề mới").items()}
+    data.update({"edit-csrf_token": csrf, "edit-version": str(incident.version)})
+    assert board.post(f"{path}/edit", data=data).status_code == 303
+    raise_path = f"/board/incidents/raise/{ticket.reference}"
+    assert board.post(raise_path, data={"csrf_token": token(board, raise_path),
+                                        "incident": str(incident.id)}).status_code == 303
+    assert board.post(f"{path}/customers/pick", data={"csrf_token": csrf, "customer_id": str(an.id)}).status_code == 303
+    assert upload(board, incident, b"binh@example.vn\n").status_code == 200
+    row = db.session.scalar(select(AffectedCustomer.id).where(AffectedCustomer.customer_id == binh.id))
+    assert board.post(f"{path}/customers/{row}/remove", data={"csrf_token": csrf}).status_code == 303
+    db.session.expire_all()
+    version = str(db.session.get(BreachIncident, incident.id).version)
+    assert board.post(f"{path}/authority-notice", data={
+        "notice-csrf_token": csrf, "notice-version": version, "notice-sent_at": local(clock.now() - timedelta(hours=1)),
+        "notice-reference": "CV-12"}).status_code == 303
+    db.session.expire_all()
+    version = str(db.session.get(BreachIncident, incident.id).version)
+    assert board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": version,
+                                             "close-reason": ""}).status_code == 303
+    assert board.post("/board/inspection/pack", data={
+        "csrf_token": csrf, "date_from": str(clock.now().date()), "date_to": str(clock.now().date()),
+        "language": "vi"}).status_code == 200
+    db.session.expire_all()
+    done = list(db.session.scalars(select(AuditRecord.action).order_by(AuditRecord.id)))
+    assert [action for action in done if action.startswith(("incident.", "inspection."))] == [
+        "incident.created", "incident.changed", "incident.complaints_raised", "incident.customer_added",
+        "incident.customers_imported", "incident.customer_removed", "incident.authority_notified", "incident.closed",
+        "inspection.exported"]
+    assert all(record.actor == f"staff:{board.member.id}" for record in db.session.scalars(
+        select(AuditRecord).where(AuditRecord.action.like("incident.%"))))
+
+
+def test_the_page_after_an_import_logs_the_customers_it_shows(board, clock):
+    an = make_customer()
+    incident = create(board, clock)
+    response = upload(board, incident, b"an.nguyen@example.vn\n")
+    assert "Nguyễn Văn An" in page_text(response)
+    db.session.expire_all()
+    assert db.session.scalars(select(CustomerDataView.customer_id).where(
+        CustomerDataView.staff_id == board.member.id)).all() == [an.id]
+
+
+def test_a_closed_incident_and_an_older_page_of_history_stay_within_six_statements(app, board, clock):
+    customers = [make_customer(f"k{number}@example.vn", name=f"Khách {number}", order=f"DH-{number}")
+                 for number in range(3)]
+    incident = create(board, clock)
+    path = f"/board/incidents/{incident.id}"
+    csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
+    assert board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": str(incident.version),
+                                             "close-reason": "Báo nhầm, không có rò rỉ"}).status_code == 303
+    for customer in customers:
+        board.get(f"/board/customers/{customer.id}")
+    history = f"/board/oversight/members/{board.member.id}?before={clock.now().date().isoformat()}.{customers[-1].id}"
+    for page in (path, history, f"{path}/customers?q=k1@example.vn&page=2"):
+        assert board.get(page).status_code == 200
+        with counted_statements() as statements:
+            assert board.get(page).status_code == 200
+        assert len(statements) <= 6, (page, statements)
