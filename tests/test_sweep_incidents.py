@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
 import zipfile
 from datetime import timedelta
 
@@ -18,6 +20,8 @@ from portal.db import db
 from portal.incidents import services
 from portal.incidents.models import AffectedCustomer, AffectedSource, BreachIncident, IncidentComplaint
 from portal.oversight.models import OversightAlert
+from portal.tickets.kinds.leak_complaint import EvidenceFile
+from portal.tickets.models import Ticket
 from tests.factories import make_customer, make_staff, new_ticket
 from tests.helpers import CSRF_FIELD, counted_statements, english, page_text, sign_in, sign_in_staff
 
@@ -542,3 +546,72 @@ def test_a_closed_incident_and_an_older_page_of_history_stay_within_six_statemen
         with counted_statements() as statements:
             assert board.get(page).status_code == 200
         assert len(statements) <= 6, (page, statements)
+
+
+# --- evidence files --------------------------------------------------------------------------------------
+
+KEY = re.compile(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"')
+PDF = b"%PDF-1.7\n" + b"x" * 100
+
+
+@pytest.fixture
+def complainant(app, clock, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    make_customer()
+    client = english(app.test_client())
+    sign_in(client, "an.nguyen@example.vn")
+    return client
+
+
+def leak(client, clock, **changes):
+    page = page_text(client.get("/requests/new/leak_complaint"))
+    data = {"csrf_token": CSRF_FIELD.search(page).group(1), "submission_key": KEY.search(page).group(1),
+            "leaked": ["phone"], "third_party_name": "Công ty X", "third_party_phone": "", "third_party_url": "",
+            "seen_on": str(clock.now().date() - timedelta(days=1)), "message": "Có người gọi tôi."}
+    data.update(changes)
+    return client.post("/requests/new/leak_complaint", data=data, content_type="multipart/form-data")
+
+
+def tickets() -> int:
+    return db.session.scalar(select(func.count()).select_from(Ticket))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"evidence": [(io.BytesIO(PDF), "\u202efdp.exe")]}, "is not allowed"),
+    ({"evidence": [(io.BytesIO(PDF), "hoadon.pdf\u200b")]}, "is not allowed"),
+    ({"third_party_phone": "0" * 5000}, "This is not a phone number"),
+    ({"third_party_phone": "=1+1"}, "This is not a phone number"),
+    ({"third_party_url": "javascript:alert(1)//https://x"}, "starting with http:// or https://"),
+    ({"third_party_url": "https://" + "a" * 600}, "at most 500 characters"),
+    ({"third_party_name": "Công ty\x00X"}, "invisible control characters"),
+    ({"seen_on": "30/11/2026"}, "Not a valid date"),
+    ({"seen_on": "9999-12-31"}, "in the future"),
+    ({"leaked": ["phone", "<script>"]}, "Choose among the options listed"),
+])
+def test_a_hostile_leak_complaint_is_refused_and_files_nothing(app, complainant, clock, changes, message):
+    response = leak(complainant, clock, **changes)
+    assert response.status_code == 400
+    assert message in page_text(response), page_text(response)[-3000:]
+    assert tickets() == 0
+    folder = app.config["UPLOAD_DIR"]
+    assert not os.path.isdir(folder) or os.listdir(folder) == []
+
+
+def test_an_odd_file_name_is_downloaded_under_a_safe_header(app, complainant, board, clock):
+    name = "hoá đơn;x=1, tháng 11 %0d%0a.pdf"
+    response = leak(complainant, clock, evidence=[(io.BytesIO(PDF), name)])
+    assert response.status_code == 303, page_text(response)
+    reference = response.headers["Location"].rsplit("/", 1)[-1]
+    file_id = db.session.scalar(select(EvidenceFile.id))
+    for client, path in ((complainant, f"/requests/{reference}/evidence/{file_id}"),
+                         (board, f"/board/complaints/{reference}/evidence/{file_id}")):
+        download = client.get(path)
+        assert download.status_code == 200 and download.get_data() == PDF
+        disposition = download.headers["Content-Disposition"]
+        assert disposition.startswith("attachment;") and "\r" not in disposition and "\n" not in disposition
+        assert disposition.startswith('attachment; filename="') and "filename*=UTF-8''" in disposition
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
+        assert download.mimetype == "application/pdf"
+    for number in ("0", TOO_LARGE, "2147483648"):
+        assert complainant.get(f"/requests/{reference}/evidence/{number}").status_code == 404
+        assert board.get(f"/board/complaints/{reference}/evidence/{number}").status_code == 404

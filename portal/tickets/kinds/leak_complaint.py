@@ -184,7 +184,9 @@ class CheckboxesField(SelectMultipleField):
 class LeakComplaintForm(RequestMessageForm):
     leaked = CheckboxesField(_l("Which of your data leaked?"),
                              choices=[SelectChoice(key, title) for key, title in LEAKED_DATA.items()],
-                             validators=[InputRequired(_l("Tick at least one kind of data."))])
+                             validators=[InputRequired(_l("Tick at least one kind of data."))],
+                             invalid_choice_message=_l("Choose among the options listed."),
+                             invalid_value_message=_l("Choose among the options listed."))
     leaked_other = StringField(_l("If something else, what?"), validators=[
         Length(max=200, message=_l("Write at most %(max)d characters.")), no_control_characters, _optional_text])
     third_party_name = StringField(_l("Who had it or contacted you (a name or a company), if you know"), validators=[
