@@ -615,3 +615,33 @@ def test_an_odd_file_name_is_downloaded_under_a_safe_header(app, complainant, bo
     for number in ("0", TOO_LARGE, "2147483648"):
         assert complainant.get(f"/requests/{reference}/evidence/{number}").status_code == 404
         assert board.get(f"/board/complaints/{reference}/evidence/{number}").status_code == 404
+
+
+@pytest.mark.parametrize("text", ["an\x00nguyen", "an\x1bnguyen", "%%", "_", "a" * 5000, "\\", "' OR 1=1 --",
+                                  "an.nguyen@example.vn\u202e", "0903\u00a0123\u00a0456"])
+def test_an_odd_search_on_the_list_page_shows_the_page_and_adds_nobody(board, clock, text):
+    make_customer()
+    incident = create(board, clock)
+    before = state()
+    response = board.get(f"/board/incidents/{incident.id}/customers", query_string={"q": text})
+    assert response.status_code == 200
+    if "\x00" in text or "\x1b" in text:
+        assert "Remove the invisible control characters" in page_text(response)
+    assert state() == before
+
+
+def test_a_customer_cannot_download_another_customers_file_through_their_own_request(app, complainant, clock):
+    theirs = leak(complainant, clock, evidence=[(io.BytesIO(PDF), "thu.pdf")])
+    assert theirs.status_code == 303
+    make_customer("binh@example.vn", name="Trần Bình", phone_normalized="+84912000111", order="DH-B")
+    other = english(app.test_client())
+    sign_in(other, "binh@example.vn")
+    own = leak(other, clock)
+    assert own.status_code == 303
+    own_reference = own.headers["Location"].rsplit("/", 1)[-1]
+    their_reference = theirs.headers["Location"].rsplit("/", 1)[-1]
+    file_id = db.session.scalar(select(EvidenceFile.id))
+    assert other.get(f"/requests/{own_reference}/evidence/{file_id}").status_code == 404
+    assert other.get(f"/requests/{their_reference}/evidence/{file_id}").status_code == 404
+    assert other.get(f"/board/complaints/{their_reference}/evidence/{file_id}").status_code in (302, 303)
+    assert "thu.pdf" not in page_text(other.get(f"/requests/{own_reference}"))

@@ -263,6 +263,8 @@ def _customers_page(incident: BreachIncident, status: int = 200, result=None, im
     results, more, search_problem = None, False, None
     if text and not MIN_SEARCH <= len(text) <= MAX_SEARCH:
         search_problem = _("Type between %(min)d and %(max)d characters.", min=MIN_SEARCH, max=MAX_SEARCH)
+    elif any(ord(ch) < 32 or 127 <= ord(ch) <= 159 for ch in text):  # a NUL cannot even be looked up
+        search_problem = _("Remove the invisible control characters from the text.")
     elif text:
         results = find_customers(text)
         more = len(results) > MAX_RESULTS
