@@ -645,3 +645,45 @@ def test_a_customer_cannot_download_another_customers_file_through_their_own_req
     assert other.get(f"/requests/{their_reference}/evidence/{file_id}").status_code == 404
     assert other.get(f"/board/complaints/{their_reference}/evidence/{file_id}").status_code in (302, 303)
     assert "thu.pdf" not in page_text(other.get(f"/requests/{own_reference}"))
+
+
+def test_files_in_place_of_text_fields_change_nothing(app, board, clock):
+    incident = create(board, clock)
+    path = f"/board/incidents/{incident.id}"
+    csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
+    before = state()
+    data = incident_data(board, clock)
+    for name in ("title", "discovered_at", "categories"):
+        sent = {**data, name: (io.BytesIO(b"<script>x</script>"), "x.txt")}
+        response = board.post(NEW, data=sent, content_type="multipart/form-data")
+        assert response.status_code == 400, name
+    for name, fields in (("notice", {"sent_at": local(clock.now()), "reference": "CV"}),
+                         ("close", {"reason": "Báo nhầm hoàn toàn"})):
+        for field in (*fields, "version"):
+            sent = {f"{name}-csrf_token": csrf, f"{name}-version": str(incident.version),
+                    **{f"{name}-{key}": value for key, value in fields.items()}}
+            sent[f"{name}-{field}"] = (io.BytesIO(b"x"), "x.txt")
+            response = board.post(f"{path}/{'authority-notice' if name == 'notice' else name}", data=sent,
+                                  content_type="multipart/form-data")
+            assert response.status_code in (400, 409), (name, field)
+    customers = f"{path}/customers"
+    response = board.post(f"{customers}/pick", data={"csrf_token": csrf, "customer_id": (io.BytesIO(b"1"), "1")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 303
+    response = board.post(f"{customers}/import", data={"csrf_token": csrf, "file": "an.nguyen@example.vn"})
+    assert response.status_code == 400 and "Choose a CSV file" in page_text(response)
+    response = board.post("/board/inspection/pack", data={
+        "csrf_token": csrf, "date_from": (io.BytesIO(b"2026-11-01"), "d"), "date_to": str(clock.now().date()),
+        "language": "vi"}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert state() == before
+
+
+@pytest.mark.parametrize("body", [{"title": 123, "discovered_at": ["x"], "categories": {"a": 1}}, [1, 2], "x", None])
+def test_a_json_body_is_no_form_and_changes_nothing(board, clock, body):
+    csrf = token(board, NEW)
+    before = state()
+    for path in (NEW, "/board/inspection/pack"):
+        response = board.post(path, json=body, headers={"X-CSRFToken": csrf})
+        assert response.status_code == 400, path
+    assert state() == before
