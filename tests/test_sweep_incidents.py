@@ -687,3 +687,34 @@ def test_a_json_body_is_no_form_and_changes_nothing(board, clock, body):
         response = board.post(path, json=body, headers={"X-CSRFToken": csrf})
         assert response.status_code == 400, path
     assert state() == before
+
+
+def test_a_staff_name_with_markup_or_a_formula_is_text_on_every_page_and_in_the_pack(app, board, clock):
+    an = make_customer()
+    ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
+    care = make_staff("care", name=f"=1+1 {XSS}"[:200])
+    viewer = app.test_client()
+    sign_in_staff(viewer, care, clock=clock)
+    assert viewer.get(f"/board/customers/{an.id}").status_code == 200
+    board.member.full_name = f"@SUM(1) {XSS}"[:200]
+    db.session.commit()
+    incident = create(board, clock, complaints=[str(ticket.id)])
+    path = f"/board/incidents/{incident.id}"
+    csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
+    assert board.post(f"{path}/authority-notice", data={
+        "notice-csrf_token": csrf, "notice-version": str(incident.version),
+        "notice-sent_at": local(clock.now() - timedelta(hours=1)), "notice-reference": "CV-1"}).status_code == 303
+    for page in ("/board/oversight", f"/board/oversight/members/{care.id}", f"/board/tickets/{ticket.reference}",
+                 path, f"{path}/notice", f"{path}/record"):
+        text = page_text(board.get(page))
+        assert "<script>alert" not in text and "<img src=x" not in text, page
+    assert "=1+1 &#34;&gt;&lt;script&gt;" in page_text(board.get("/board/oversight"))
+    pack = board.post("/board/inspection/pack", data={
+        "csrf_token": csrf, "date_from": str(clock.now().date() - timedelta(days=1)),
+        "date_to": str(clock.now().date() + timedelta(days=1)), "language": "en"})
+    archive = zipfile.ZipFile(io.BytesIO(pack.get_data()))
+    summary = archive.read("summary.html").decode()
+    assert "<script>alert" not in summary and "@SUM(1) &#34;&gt;&lt;script&gt;" in summary
+    cells = [cell for name in ("access_log.csv", "breaches.csv")
+             for row in csv.reader(io.StringIO(archive.read(name).decode("utf-8-sig"), newline="")) for cell in row]
+    assert f"'=1+1 {XSS}"[:201] in cells and f"'@SUM(1) {XSS}"[:201] in cells
