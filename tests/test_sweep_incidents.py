@@ -256,12 +256,14 @@ def test_an_odd_moment_of_the_notice_or_an_edit_is_refused(board, clock, moment)
     ({"categories": []}, "Tick at least one category"),
     ({"complaints": ["abc"]}, "Choose among the options listed"),
     ({"complaints": ["999"]}, "Choose among the options listed"),
+    ({"title": XSS + "\x00", "acts": XSS, "categories": ["name", XSS]}, "invisible control characters"),
 ])
 def test_bad_text_or_choices_in_a_new_incident_change_nothing(board, clock, changes, message):
     before = state()
     response = board.post(NEW, data=incident_data(board, clock, **changes))
     assert response.status_code == 400
     assert message in page_text(response)
+    assert "<script>alert" not in page_text(response) and "<img src=x" not in page_text(response)
     assert state() == before
 
 
@@ -586,6 +588,8 @@ def tickets() -> int:
     ({"third_party_name": "Công ty\x00X"}, "invisible control characters"),
     ({"seen_on": "30/11/2026"}, "Not a valid date"),
     ({"seen_on": "9999-12-31"}, "in the future"),
+    ({"seen_on": "0001-01-01"}, "too long ago"),
+    ({"seen_on": "1999-12-31"}, "too long ago"),
     ({"leaked": ["phone", "<script>"]}, "Choose among the options listed"),
 ])
 def test_a_hostile_leak_complaint_is_refused_and_files_nothing(app, complainant, clock, changes, message):

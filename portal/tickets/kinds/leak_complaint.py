@@ -52,6 +52,8 @@ LEAKED_DATA = {
     "other": _l("Other data"),
 }
 
+EARLIEST_DAY = date(2000, 1, 1)
+
 NO_ANSWER = _l("Record the finding, its reason and the remedy first: the customer is owed that answer.")
 
 
@@ -134,9 +136,12 @@ class LeakComplaintDetails(ComplaintAnswer, db.Model):
 
 
 def not_in_future(form, field):
-    """A date the customer saw something: today at the latest, in Vietnam's calendar."""
+    """A date the customer saw something: today at the latest, in Vietnam's calendar (and not before
+    EARLIEST_DAY: an earlier one is a typing slip)."""
     if field.data is not None and field.data > local_date(clock.now()):
         raise ValidationError(_l("This date is in the future. Give the day it happened."))
+    if field.data is not None and field.data < EARLIEST_DAY:
+        raise ValidationError(_l("This date is too long ago. Give the day it happened."))
 
 
 def _phone(form, field):
