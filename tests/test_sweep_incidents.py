@@ -10,6 +10,7 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -722,3 +723,23 @@ def test_a_staff_name_with_markup_or_a_formula_is_text_on_every_page_and_in_the_
     cells = [cell for name in ("access_log.csv", "breaches.csv")
              for row in csv.reader(io.StringIO(archive.read(name).decode("utf-8-sig"), newline="")) for cell in row]
     assert f"'=1+1 {XSS}"[:201] in cells and f"'@SUM(1) {XSS}"[:201] in cells
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` × ``height`` pixels, with almost no data behind it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
+        chunk(b"IEND", b"")
+
+
+# Pillow only warns between MAX_PIXELS and twice as many (the tests turn warnings into errors)
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("width, height", [(8000, 8000), (100_000, 100_000)])
+def test_a_picture_claiming_too_many_pixels_is_refused_before_it_is_decoded(app, complainant, clock, width, height):
+    response = leak(complainant, clock, evidence=[(io.BytesIO(png_claiming(width, height)), "anh.png")])
+    assert response.status_code == 400
+    assert "The picture anh.png has too many pixels" in page_text(response)
+    assert tickets() == 0
