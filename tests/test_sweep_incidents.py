@@ -20,8 +20,9 @@ from portal.audit.models import AuditRecord, CustomerDataView
 from portal.db import db
 from portal.incidents import services
 from portal.incidents.models import AffectedCustomer, AffectedSource, BreachIncident, IncidentComplaint
+from portal.outbox.models import OutboxMessage
 from portal.oversight.models import OversightAlert
-from portal.tickets.kinds.leak_complaint import EvidenceFile
+from portal.tickets.kinds.leak_complaint import EvidenceFile, LeakComplaintDetails
 from portal.tickets.models import Ticket
 from tests.factories import make_customer, make_staff, new_ticket
 from tests.helpers import CSRF_FIELD, counted_statements, english, page_text, sign_in, sign_in_staff
@@ -743,3 +744,39 @@ def test_a_picture_claiming_too_many_pixels_is_refused_before_it_is_decoded(app,
     assert response.status_code == 400
     assert "The picture anh.png has too many pixels" in page_text(response)
     assert tickets() == 0
+
+
+def answer(client, reference: str, **changes):
+    page = page_text(client.get(f"/board/tickets/{reference}"))
+    db.session.expire_all()
+    ticket = db.session.scalars(select(Ticket)).one()
+    data = {"csrf_token": CSRF_FIELD.search(page).group(1), "version": str(ticket.version), "finding": "confirmed",
+            "reason": "Một nhân viên cũ đã chép danh sách.", "remedy": "Đã khoá tài khoản và báo cơ quan chức năng."}
+    data.update(changes)
+    return client.post(f"/board/complaints/{reference}/answer", data=data)
+
+
+@pytest.mark.parametrize("changes", [{"finding": "certain"}, {"finding": ["certain", "confirmed"]},
+                                     {"reason": "Lý do\x00"}, {"remedy": "x" * 20_000}, {"version": TOO_LARGE},
+                                     {"reason": (io.BytesIO(b"x"), "x.txt")}])
+def test_a_tampered_answer_changes_nothing(app, complainant, board, clock, changes):
+    response = leak(complainant, clock)
+    reference = response.headers["Location"].rsplit("/", 1)[-1]
+    before = (state(), db.session.scalar(select(func.count()).select_from(OutboxMessage)))
+    response = answer(board, reference, **changes)
+    assert response.status_code in (303, 400, 409)
+    db.session.expire_all()
+    assert db.session.scalar(select(LeakComplaintDetails.finding)) is None
+    assert (state(), db.session.scalar(select(func.count()).select_from(OutboxMessage))) == before
+
+
+def test_markup_in_an_answer_is_text_for_the_customer_on_the_page_and_in_the_email(app, complainant, board, clock):
+    reference = leak(complainant, clock).headers["Location"].rsplit("/", 1)[-1]
+    assert answer(board, reference, reason=f"Lý do {XSS}", remedy=f"Cách khắc phục {XSS}").status_code == 303
+    text = page_text(complainant.get(f"/requests/{reference}"))
+    assert "<script>alert" not in text and "Lý do &#34;&gt;&lt;script&gt;" in text
+    db.session.expire_all()
+    message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert "Lý do" in message.body_text
+    assert message.body_html is None or ("<script>alert" not in message.body_html
+                                         and "<img src=x" not in message.body_html)
