@@ -3,10 +3,13 @@ integer value." ...) translated through the portal's catalogue, since WTForms sh
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import FileField
 from wtforms.validators import ValidationError
 
 
@@ -35,6 +38,19 @@ class PortalForm(FlaskForm):
     class Meta:
         def get_translations(self, form):
             return _PortalTranslations()
+
+        def wrap_formdata(self, form, formdata):
+            """What the form reads: posted text, and uploaded files only in its file fields. A file
+            sent in place of text, or a JSON body (whose values may be of any type), is not read as
+            text: the validators would fail on it instead of refusing it."""
+            if has_request_context() and request.is_json and not hasattr(formdata, "getlist"):
+                return None
+            formdata = super().wrap_formdata(form, formdata)
+            if formdata is None or not (has_request_context() and request.files):
+                return formdata
+            files = {field.name for field in form if isinstance(field, FileField)}
+            return MultiDict([(key, value) for key, value in formdata.items(multi=True)
+                              if isinstance(value, str) or key in files])
 
 
 # WTForms' built-in messages that the portal's forms can show, listed so that extraction puts them in

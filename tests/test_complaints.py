@@ -129,7 +129,7 @@ def test_the_home_page_and_new_request_page_offer_both_forms(customer_client):
     ({"seen_on": "tomorrow"}, "seen_on", "Not a valid date value"),
     ({"seen_on": None}, "seen_on", "Give the date"),
     ({"message": ""}, "message", "Write your message"),
-    ({"leaked": ["phone", "passport"]}, "leaked", "valid choice"),
+    ({"leaked": ["phone", "passport"]}, "leaked", "Choose among the options listed"),
 ])
 def test_a_leak_complaint_with_bad_input_is_refused_with_a_clear_message_and_nothing_stored(
         customer_client, clock, changes, field, message):

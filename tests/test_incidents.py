@@ -187,6 +187,8 @@ def test_the_clock_counts_72_hours_from_discovery_then_says_late(board, clock):
             clock.advance(minutes=20)
             assert board.get(REGISTER).status_code == 200
 
+    # half a minute past (the form's moments are whole minutes): on the minute, "61 h" would be "62 h"
+    clock.current = clock.now().replace(second=30) + timedelta(minutes=1)
     early = create(board, clock)  # discovered 10 hours ago
     assert early.authority_due_at == early.discovered_at + timedelta(hours=72)
     page = page_text(board.get(f"/board/incidents/{early.id}"))

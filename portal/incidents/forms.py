@@ -14,6 +14,7 @@ from portal.tickets.kinds.leak_complaint import CheckboxesField
 
 TEXT_MAX = 4000
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+EARLIEST_YEAR = 2000  # an earlier moment is a typing slip (and year 1 is past what UTC can hold)
 
 
 class LocalMomentField(DateTimeLocalField):
@@ -27,6 +28,9 @@ class LocalMomentField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Give a date and a time, e.g. 28/11/2026 14:30.")) from None
+        if self.data is not None and self.data.year < EARLIEST_YEAR:
+            self.data = None
+            raise ValueError(_l("This moment is too long ago. Give when it really happened."))
 
 
 class Checkboxes(CheckboxesField):

@@ -11,6 +11,8 @@ from wtforms.validators import InputRequired, ValidationError
 from portal.forms import PortalForm
 from portal.inspection.pack import MAX_DAYS, PACK_LOCALES
 
+EARLIEST_DAY = date(2000, 1, 1)  # nothing is older; year 1 is past what UTC can hold
+
 
 class PackForm(PortalForm):
     """From and to are days in Vietnam, both included. ``today`` is set by the view."""
@@ -25,6 +27,9 @@ class PackForm(PortalForm):
     def validate_date_from(self, field):
         if self.today is not None and field.data and field.data > self.today:
             raise ValidationError(_l("The first day is in the future: choose a day up to today."))
+        if field.data and field.data < EARLIEST_DAY:
+            raise ValidationError(_l("The first day is too long ago: choose a day from %(year)d on.",
+                                     year=EARLIEST_DAY.year))
 
     def validate_date_to(self, field):
         start, end = self.date_from.data, field.data

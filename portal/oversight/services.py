@@ -41,6 +41,7 @@ PAGE_TITLES = {
     ViewedPage.REVIEW: _l("a review of a colleague's access"),
 }
 RECENT_ALERTS = 50
+MAX_CUSTOMER_ID = 2**31 - 1  # larger is no customer (and more than the database's integers hold)
 LINES_PER_PAGE = 100  # (day, customer) lines of a member's access history per page
 
 
@@ -191,9 +192,10 @@ def parse_cursor(text: str | None) -> tuple[date, int] | None:
     """``2026-11-30.123`` (a day and a customer number) or None; anything else is None too."""
     day, _, customer = (text or "").partition(".")
     try:
-        return date.fromisoformat(day), int(customer)
+        cursor = date.fromisoformat(day), int(customer)
     except ValueError:
         return None
+    return cursor if 0 < cursor[1] <= MAX_CUSTOMER_ID else None
 
 
 def member_history(staff_id: int, before: tuple[date, int] | None = None,

@@ -111,7 +111,10 @@ def _reencoded(content: bytes, kind: str, name: str) -> bytes:
             return out.getvalue()
     except ValidationError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow refuses twice MAX_PIXELS before our own check
+        raise ValidationError(_l("The picture %(name)s has too many pixels: send a smaller copy.", name=name)) \
+            from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError(_l("The picture %(name)s is damaged and cannot be opened. Send another copy.",
                                  name=name)) from None
 

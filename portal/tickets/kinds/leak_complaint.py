@@ -52,6 +52,8 @@ LEAKED_DATA = {
     "other": _l("Other data"),
 }
 
+EARLIEST_DAY = date(2000, 1, 1)
+
 NO_ANSWER = _l("Record the finding, its reason and the remedy first: the customer is owed that answer.")
 
 
@@ -134,9 +136,12 @@ class LeakComplaintDetails(ComplaintAnswer, db.Model):
 
 
 def not_in_future(form, field):
-    """A date the customer saw something: today at the latest, in Vietnam's calendar."""
+    """A date the customer saw something: today at the latest, in Vietnam's calendar (and not before
+    EARLIEST_DAY: an earlier one is a typing slip)."""
     if field.data is not None and field.data > local_date(clock.now()):
         raise ValidationError(_l("This date is in the future. Give the day it happened."))
+    if field.data is not None and field.data < EARLIEST_DAY:
+        raise ValidationError(_l("This date is too long ago. Give the day it happened."))
 
 
 def _phone(form, field):
@@ -184,7 +189,9 @@ class CheckboxesField(SelectMultipleField):
 class LeakComplaintForm(RequestMessageForm):
     leaked = CheckboxesField(_l("Which of your data leaked?"),
                              choices=[SelectChoice(key, title) for key, title in LEAKED_DATA.items()],
-                             validators=[InputRequired(_l("Tick at least one kind of data."))])
+                             validators=[InputRequired(_l("Tick at least one kind of data."))],
+                             invalid_choice_message=_l("Choose among the options listed."),
+                             invalid_value_message=_l("Choose among the options listed."))
     leaked_other = StringField(_l("If something else, what?"), validators=[
         Length(max=200, message=_l("Write at most %(max)d characters.")), no_control_characters, _optional_text])
     third_party_name = StringField(_l("Who had it or contacted you (a name or a company), if you know"), validators=[
