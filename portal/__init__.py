@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the portal: config, database, extensions, blueprints, hooks, CLI, error pages."""
     app = Flask(__name__, instance_path=os.path.join(ROOT, "instance"),
                 template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
+    app.url_map.converters["int"] = database.RowIdConverter  # before any route is added
     _load_config(app, test_config)
     _init_extensions(app)
     _register_blueprints(app)

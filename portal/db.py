@@ -8,6 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,3 +83,16 @@ def read_plain(statement, parameters: dict | None = None):
     does, and the reads every page starts with need none of it: they select columns, not objects,
     before anything is changed."""
     return db.session.connection().execute(statement, parameters or {})
+
+
+# The largest id an INTEGER column holds on every database the portal runs on (PostgreSQL's is 32-bit).
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number no row can have (past MAX_ROW_ID) matches no page, so it
+    is a 404 rather than a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)

@@ -146,6 +146,27 @@ def test_odd_ids_in_the_address_are_not_found(app, board, clock, number):
     assert state() == before
 
 
+@pytest.mark.parametrize("who", ["board", "care", "customer"])
+def test_an_id_no_row_can_have_is_not_found_on_any_page_of_the_portal(app, clock, who):
+    """Every route with an ``<int:...>`` part (portal.db.RowIdConverter): a number past the database's
+    integers is no page (404), whoever asks, never a database error."""
+    make_customer("an@example.vn")
+    client = english(app.test_client())
+    if who == "customer":
+        sign_in(client, "an@example.vn")
+    else:
+        sign_in_staff(client, make_staff(who), clock=clock)
+    rules = [rule for rule in app.url_map.iter_rules()
+             if "GET" in rule.methods and any(type(converter).__name__ == "RowIdConverter"
+                                               for converter in rule._converters.values())]
+    assert len(rules) >= 8, [rule.rule for rule in rules]  # customers, corrections, incidents, oversight, ...
+    for rule in rules:
+        values = {name: TOO_LARGE if type(converter).__name__ == "RowIdConverter" else "KN-2026-000001"
+                  for name, converter in rule._converters.items()}
+        path = re.sub(r"<[^>]+>", lambda part: values[part.group(0).strip("<>").split(":")[-1]], rule.rule)
+        assert client.get(path).status_code == 404, path
+
+
 def test_a_customer_of_incident_a_cannot_be_removed_through_incident_b(board, clock):
     an = make_customer()
     first, second = create(board, clock, title="A"), create(board, clock, title="B")

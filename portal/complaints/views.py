@@ -61,7 +61,7 @@ def _download(ticket, file_id: int):
     return response
 
 
-@bp.route("/requests/<reference>/evidence/<int(max=2147483647):file_id>")
+@bp.route("/requests/<reference>/evidence/<int:file_id>")
 @customer_required
 def customer_evidence(reference: str, file_id: int):
     """A file the customer sent with their complaint, as a download."""
@@ -71,7 +71,7 @@ def customer_evidence(reference: str, file_id: int):
     return _download(ticket, file_id)
 
 
-@bp.route("/board/complaints/<reference>/evidence/<int(max=2147483647):file_id>")
+@bp.route("/board/complaints/<reference>/evidence/<int:file_id>")
 @staff_required("evidence.view")
 def board_evidence(reference: str, file_id: int):
     """A complaint's evidence file, for the board only, as a download: recorded in the audit log, and in

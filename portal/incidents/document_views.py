@@ -33,14 +33,14 @@ def _document(template: str, incident_id: int):
                                notice_state=notice_state(facts.incident, now))
 
 
-@bp.route("/<int(max=2147483647):incident_id>/notice")
+@bp.route("/<int:incident_id>/notice")
 @staff_required("incident.manage")
 def notice(incident_id: int):
     """The notice to the authority laid out as Form No. 08 (Decree 356/2025 Art. 28), to print."""
     return _document("incidents/notice_form08.html", incident_id)
 
 
-@bp.route("/<int(max=2147483647):incident_id>/record")
+@bp.route("/<int:incident_id>/record")
 @staff_required("incident.manage")
 def record(incident_id: int):
     """The written record of the violation (Law 91/2025 Art. 23(2)), to print and sign."""

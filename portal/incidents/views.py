@@ -180,7 +180,7 @@ def _page(incident_id: int, forms: IncidentForms | None = None, status: int = 20
     return html, status
 
 
-@bp.route("/<int(max=2147483647):incident_id>")
+@bp.route("/<int:incident_id>")
 @staff_required("incident.manage")
 def show(incident_id: int):
     """An incident: its details, the complaints raised into it, the 72-hour clock and the notices."""
@@ -219,7 +219,7 @@ def _stale(incident_id: int, forms: IncidentForms):
     return _page(incident_id, forms, 409, _stale_message())
 
 
-@bp.route("/<int(max=2147483647):incident_id>/edit", methods=["POST"])
+@bp.route("/<int:incident_id>/edit", methods=["POST"])
 @staff_required("incident.manage")
 def edit(incident_id: int):
     """Correct the incident's details, unless someone changed them meanwhile."""
@@ -228,7 +228,7 @@ def edit(incident_id: int):
         incident, member, form.version.data, _details(form), clock.now()), _("The incident's details are saved."))
 
 
-@bp.route("/<int(max=2147483647):incident_id>/authority-notice", methods=["POST"])
+@bp.route("/<int:incident_id>/authority-notice", methods=["POST"])
 @staff_required("incident.manage")
 def authority_notice(incident_id: int):
     """Record that the notice went to the authority: when, and the reference it gave."""
@@ -238,7 +238,7 @@ def authority_notice(incident_id: int):
         clock.now()), _("The notice to the authority is recorded."))
 
 
-@bp.route("/<int(max=2147483647):incident_id>/close", methods=["POST"])
+@bp.route("/<int:incident_id>/close", methods=["POST"])
 @staff_required("incident.manage")
 def close(incident_id: int):
     """Close the incident: after the notice to the authority, or with the reason it had none."""
@@ -282,7 +282,7 @@ def _customers_page(incident: BreachIncident, status: int = 200, result=None, im
     return html, status
 
 
-@bp.route("/<int(max=2147483647):incident_id>/customers")
+@bp.route("/<int:incident_id>/customers")
 @staff_required("incident.manage")
 def customers(incident_id: int):
     """The incident's affected customers, fifty a page, and the search to add more."""
@@ -295,7 +295,7 @@ def _back_to_customers(incident_id: int, message: str, category: str = "success"
     return redirect(url_for(".customers", incident_id=incident_id, **arguments), 303)
 
 
-@bp.route("/<int(max=2147483647):incident_id>/customers/pick", methods=["POST"])
+@bp.route("/<int:incident_id>/customers/pick", methods=["POST"])
 @staff_required("incident.manage")
 def pick_customer(incident_id: int):
     """Add a customer found by the search."""
@@ -313,7 +313,7 @@ def pick_customer(incident_id: int):
                               else _("The customer was already on the list."))
 
 
-@bp.route("/<int(max=2147483647):incident_id>/customers/<int(max=2147483647):affected_id>/remove", methods=["POST"])
+@bp.route("/<int:incident_id>/customers/<int:affected_id>/remove", methods=["POST"])
 @staff_required("incident.manage")
 def remove_customer(incident_id: int, affected_id: int):
     """Take a customer off the list (only while their notice is not queued)."""
@@ -331,7 +331,7 @@ def remove_customer(incident_id: int, affected_id: int):
     return _back_to_customers(incident_id, _("The customer is taken off the list."))
 
 
-@bp.route("/<int(max=2147483647):incident_id>/customers/import", methods=["POST"])
+@bp.route("/<int:incident_id>/customers/import", methods=["POST"])
 @staff_required("incident.manage")
 def import_customers(incident_id: int):
     """Add the customers a CSV file names; the page says what was added and what matched nobody."""

@@ -22,7 +22,7 @@ from portal.account.models import Customer
 from portal.audit.access_log import local_day, log_customer_views
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
-from portal.db import db
+from portal.db import MAX_ROW_ID, db
 from portal.enums import Role, ViewedPage
 from portal.i18n import DEFAULT_LOCALE
 from portal.outbox.services import queue_email
@@ -41,7 +41,6 @@ PAGE_TITLES = {
     ViewedPage.REVIEW: _l("a review of a colleague's access"),
 }
 RECENT_ALERTS = 50
-MAX_CUSTOMER_ID = 2**31 - 1  # larger is no customer (and more than the database's integers hold)
 LINES_PER_PAGE = 100  # (day, customer) lines of a member's access history per page
 
 
@@ -195,7 +194,7 @@ def parse_cursor(text: str | None) -> tuple[date, int] | None:
         cursor = date.fromisoformat(day), int(customer)
     except ValueError:
         return None
-    return cursor if 0 < cursor[1] <= MAX_CUSTOMER_ID else None
+    return cursor if 0 < cursor[1] <= MAX_ROW_ID else None
 
 
 def member_history(staff_id: int, before: tuple[date, int] | None = None,

@@ -25,7 +25,7 @@ def index():
                            usual_days=USUAL_DAYS, now=now, number=services.one_decimal)
 
 
-@bp.route("/members/<int(max=2147483647):staff_id>")
+@bp.route("/members/<int:staff_id>")
 @staff_required("access.review")
 def member(staff_id: int):
     """The customers whose data the member was shown, by day, with the page and the request; the

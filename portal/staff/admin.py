@@ -45,7 +45,7 @@ def members():
                            invite_hours=services.LINK_HOURS["invite"]), 400 if form.errors else 200
 
 
-@bp.route("/admin/members/<int(max=2147483647):member_id>")
+@bp.route("/admin/members/<int:member_id>")
 @staff_required("staff.manage")
 def member(member_id: int):
     """One member: their state, and the changes an administrator can make."""
@@ -58,7 +58,7 @@ def _member_page(member: StaffMember, role_form: RoleForm, status: int = 200):
                            now=clock.now(), reset_hours=services.LINK_HOURS["reset"]), status
 
 
-@bp.route("/admin/members/<int(max=2147483647):member_id>/role", methods=["POST"])
+@bp.route("/admin/members/<int:member_id>/role", methods=["POST"])
 @staff_required("staff.manage")
 def change_role(member_id: int):
     """Give the member another role; it applies from their next page."""
@@ -77,7 +77,7 @@ def change_role(member_id: int):
     return _to_member(member)
 
 
-@bp.route("/admin/members/<int(max=2147483647):member_id>/deactivate", methods=["GET", "POST"])
+@bp.route("/admin/members/<int:member_id>/deactivate", methods=["GET", "POST"])
 @staff_required("staff.manage")
 def deactivate(member_id: int):
     """Stop the member from signing in; they are signed out at once. Nothing is deleted. The member
@@ -98,7 +98,7 @@ def deactivate(member_id: int):
     return redirect(url_for(".members") if not _is_self(member) else url_for(".sign_in"), 303)
 
 
-@bp.route("/admin/members/<int(max=2147483647):member_id>/reactivate", methods=["POST"])
+@bp.route("/admin/members/<int:member_id>/reactivate", methods=["POST"])
 @staff_required("staff.manage")
 def reactivate(member_id: int):
     member = _member_or_404(member_id)
@@ -108,7 +108,7 @@ def reactivate(member_id: int):
     return _to_member(member)
 
 
-@bp.route("/admin/members/<int(max=2147483647):member_id>/password-reset", methods=["POST"])
+@bp.route("/admin/members/<int:member_id>/password-reset", methods=["POST"])
 @staff_required("staff.manage")
 def start_password_reset(member_id: int):
     """E-mail the member a link to choose a new password (a new invitation if they never chose one)."""
@@ -125,7 +125,7 @@ def start_password_reset(member_id: int):
     return _to_member(member)
 
 
-@bp.route("/admin/members/<int(max=2147483647):member_id>/authenticator-reset", methods=["POST"])
+@bp.route("/admin/members/<int:member_id>/authenticator-reset", methods=["POST"])
 @staff_required("staff.manage")
 def reset_authenticator(member_id: int):
     """Forget a member's authenticator (lost phone); they enrol a new one at their next sign-in."""

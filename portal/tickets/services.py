@@ -18,7 +18,7 @@ from portal.account.models import ContactPoint
 from portal.audit.access_log import log_customer_views
 from portal.audit.services import record
 from portal.contact_values import lookup_forms
-from portal.db import db, read_plain
+from portal.db import MAX_ROW_ID, db, read_plain
 from portal.enums import Channel, Department, EntryKind, TicketStatus, ViewedPage
 from portal.staff.models import StaffMember
 from portal.staff.signals import role_changed
@@ -48,13 +48,12 @@ class TicketRuleError(Exception):
         self.message = message
 
 
-MAX_TICKET_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 
 
 def parse_reference(text: str) -> int | None:
     """The ticket id in a reference like KN-2026-000123, or None if it cannot be one."""
     match = REFERENCE.match(text or "")
-    if not match or int(match.group(2)) > MAX_TICKET_ID:
+    if not match or int(match.group(2)) > MAX_ROW_ID:
         return None
     return int(match.group(2))
 

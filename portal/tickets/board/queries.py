@@ -26,7 +26,7 @@ from portal import permissions
 from portal.account.models import ContactPoint, Customer
 from portal.account.services import CustomerRecord, customer_record
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
-from portal.db import UTCDateTime, db, read_plain
+from portal.db import MAX_ROW_ID, UTCDateTime, db, read_plain
 from portal.enums import Channel, Department, Priority, Role, TicketStatus
 from portal.staff.models import StaffMember
 from portal.tickets.due import end_of_local_day
@@ -39,7 +39,6 @@ VIEWS = ("mine", "department", "unassigned", "overdue", "all")
 ALL_STATUSES = tuple(TicketStatus)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = datetime.resolution
-MAX_ID = 2**31 - 1
 # Most urgent first: a queue lists its tickets in this order of priority, then by due date.
 PRIORITY_ORDER = (Priority.HIGH, Priority.NORMAL)
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
@@ -82,7 +81,7 @@ def decode_cursor(token: str) -> Position:
         rank_text, micros_text, id_text = raw.split(".")
         if not (rank_text.isdigit() and micros_text.lstrip("-").isdigit() and id_text.isdigit()):
             raise BadCursor(token)
-        if int(rank_text) >= len(PRIORITY_ORDER) or int(id_text) > MAX_ID:
+        if int(rank_text) >= len(PRIORITY_ORDER) or int(id_text) > MAX_ROW_ID:
             raise BadCursor(token)
         return Position(EPOCH + int(micros_text) * _MICROSECOND, int(id_text), int(rank_text))
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
@@ -127,7 +126,7 @@ def parse_search(text: str) -> Search:
 def _search_branches(search: Search) -> list[list]:
     """Disjoint sets of conditions whose union is what the search finds."""
     if search.ticket_id is not None:
-        if not 2000 <= search.year <= 9998 or search.ticket_id > MAX_ID:
+        if not 2000 <= search.year <= 9998 or search.ticket_id > MAX_ROW_ID:
             return [[false()]]
         start = datetime(search.year, 1, 1, tzinfo=timezone.utc)
         end = datetime(search.year + 1, 1, 1, tzinfo=timezone.utc)
@@ -325,7 +324,7 @@ def _detail_models() -> list[type]:
 def find_ticket(reference: str, member: StaffMember) -> Ticket | None:
     """The ticket with this reference if the member may see it, else None (shown as 404)."""
     ticket_id = parse_reference(reference)
-    if ticket_id is None or ticket_id > MAX_ID:
+    if ticket_id is None or ticket_id > MAX_ROW_ID:
         return None
     ticket = db.session.execute(_ticket_statement(), {"ticket_id": ticket_id}).unique().scalars().first()
     if ticket is None or format_reference(ticket.created_at.year, ticket.id) != reference.strip().upper():
@@ -379,7 +378,7 @@ def _standing_statement_joining(detail_models: tuple[type, ...]) -> Select:
 def ticket_standing(reference: str, member: StaffMember) -> TicketStanding | None:
     """The standing of the ticket with this reference if the member may see it, else None (404)."""
     ticket_id = parse_reference(reference)
-    if ticket_id is None or ticket_id > MAX_ID:
+    if ticket_id is None or ticket_id > MAX_ROW_ID:
         return None
     row = read_plain(_standing_statement(), {"ticket_id": ticket_id}).first()
     if row is None or format_reference(row.created_at.year, row.id) != reference.strip().upper():
