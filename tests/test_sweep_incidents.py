@@ -163,7 +163,7 @@ def test_an_id_no_row_can_have_is_not_found_on_any_page_of_the_portal(app, clock
     for rule in rules:
         values = {name: TOO_LARGE if type(converter).__name__ == "RowIdConverter" else "KN-2026-000001"
                   for name, converter in rule._converters.items()}
-        path = re.sub(r"<[^>]+>", lambda part, values=values: values[part.group(0).strip("<>").split(":")[-1]], rule.rule)
+        path = re.sub(r"<(?:[^>:]+:)?([^>]+)>", lambda part, values=values: values[part.group(1)], rule.rule)
         assert client.get(path).status_code == 404, path
 
 
