@@ -92,6 +92,17 @@ def test_find_by_name_phone_and_email_logs_the_customers_listed(client, sales):
     assert "Nguyễn Văn An" not in page
 
 
+def test_a_search_with_control_characters_is_answered_with_a_message_and_lists_nobody(client, sales):
+    make_customer()
+    in_english(client)
+    for text in ("Nguy\x00ễn", "an\x07"):
+        response = client.get("/board/customers/", query_string={"q": text})
+        page = page_text(response)
+        assert response.status_code == 200
+        assert "Remove the invisible control characters" in page and "Nguyễn Văn An" not in page
+    assert count(CustomerDataView) == 0
+
+
 def test_consent_with_evidence_goes_into_the_ledger_history_and_audit(client, sales):
     customer = make_customer()
     path = f"/board/customers/{customer.id}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Form, FormField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.fields import FieldList
 
@@ -11,6 +10,7 @@ from portal.account.models import KINDS_BY_CHANNEL
 from portal.consent.models import CONSENT_PURPOSES
 from portal.customers.services import STAFF_CONSENT_METHODS, ContactInput
 from portal.enums import DataSource
+from portal.forms import PortalForm, no_control_characters
 
 BLANK_ROWS = 2
 MAX_ROWS = 40
@@ -29,14 +29,14 @@ class ContactRow(Form):
     value = StringField(_l("Value"))
 
 
-class SearchForm(FlaskForm):
+class SearchForm(PortalForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
-    q = StringField(_l("Name, phone number or e-mail address"))
+    q = StringField(_l("Name, phone number or e-mail address"), validators=[no_control_characters])
 
 
-class RecordForm(FlaskForm):
+class RecordForm(PortalForm):
     """Enter or correct a record. Lengths and formats are checked by the service rules, so a form
     and a file are held to the same."""
 
@@ -63,7 +63,7 @@ class EditRecordForm(RecordForm):
         SelectChoice(DataSource.STAFF.value, _l("Our own records"))])
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PortalForm):
     purpose = SelectField(_l("Purpose"), validate_choice=False,
                           choices=[SelectChoice(purpose.value, purpose.title) for purpose in CONSENT_PURPOSES])
     decision = SelectField(_l("The customer's answer"), validate_choice=False, choices=[

@@ -58,7 +58,7 @@ def search():
     results, more = None, False
     if text and not MIN_SEARCH <= len(text) <= MAX_SEARCH:
         form.q.errors = [_("Type between %(min)d and %(max)d characters.", min=MIN_SEARCH, max=MAX_SEARCH)]
-    elif text:
+    elif text and form.validate():
         results = find_customers(text)
         more = len(results) > MAX_RESULTS
         results = results[:MAX_RESULTS]
