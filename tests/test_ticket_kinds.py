@@ -18,7 +18,6 @@ from wtforms.validators import InputRequired, Length
 from portal.db import db
 from portal.enums import Department, Priority, TicketStatus
 from portal.tickets import services
-from portal.tickets.board import queries
 from portal.tickets.forms import RequestMessageForm
 from portal.tickets.kinds import KINDS, RequestKind, UnknownKind, all_kinds, customer_kinds, get_kind, register
 from portal.tickets.models import Ticket
@@ -110,14 +109,12 @@ PARTIALS = {"kinds/parcel_customer.html": '<p class="parcel">Parcel {{ details.p
 def parcel_kind(app):
     """Register the kind, its table and its partials for one test, as a new module would."""
     register(ParcelTrace)
-    queries._standing_statement.cache_clear()  # the ticket page's statement joins every kind's table
     _OwnBase.metadata.create_all(db.engine)
     loader = app.jinja_env.loader
     app.jinja_env.loader = ChoiceLoader([DictLoader(PARTIALS), loader])
     yield get_kind("parcel_trace")
     app.jinja_env.loader = loader
     KINDS.pop("parcel_trace")
-    queries._standing_statement.cache_clear()
     db.session.remove()
     _OwnBase.metadata.drop_all(db.engine)
 
