@@ -163,7 +163,7 @@ def run(app, count: int, backend: str) -> None:
         sent = db.session.scalar(select(func.count()).select_from(OutboxMessage)
                                  .where(OutboxMessage.status == OutboxStatus.SENT))
         print(f"delivering {sent:>7,} e-mails in {seconds:6.1f} s  {sent / seconds:>6,.0f}/s  "
-              f"({delivered:,} tried by deliver_due over SMTP to 127.0.0.1, one connection each)")
+              f"({delivered:,} tried by deliver_due over SMTP to 127.0.0.1, a connection per round of 100)")
         db.engine.dispose()
 
 

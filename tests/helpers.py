@@ -335,6 +335,7 @@ class ReceivedMail:
         self.mail_from = envelope.mail_from
         self.rcpt_tos = list(envelope.rcpt_tos)
         self.login = session.login_data
+        self.peer = session.peer  # the client's address and port: one per connection
         self.raw = raw
         self.message = BytesParser(policy=policy.default).parsebytes(raw)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from portal.email_links import EmailLink
 from portal.outbox.delivery import deliver_due
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
 from portal.outbox.services import queue_email
+from portal.outbox.transports import SmtpSession
 from portal.worker import start_background_worker
 from tests.factories import make_customer
 from tests.helpers import (
@@ -345,6 +347,27 @@ def test_the_last_attempt_is_made_when_the_give_up_time_comes(smtp_app, smtp_ser
 
 
 # --- 5. flask worker --once ---------------------------------------------------------------------
+
+
+def test_a_round_of_deliveries_uses_one_connection(smtp_app, smtp_server, clock):
+    messages = [queue(f"khach{number}@example.vn") for number in range(3)]
+
+    assert deliver_due(clock.now()) == 3
+
+    assert sorted(smtp_server.message_ids) == sorted(message.message_id for message in messages)
+    assert len({mail.peer for mail in smtp_server.received}) == 1
+    assert [reload(message.id).status for message in messages] == ["sent"] * 3
+
+
+def test_a_connection_the_server_dropped_between_messages_is_replaced(smtp_app, smtp_server, clock):
+    first, second = queue("a@example.vn"), queue("b@example.vn")
+    with SmtpSession(smtp_app.config) as session:
+        session.send(first)
+        session.client.sock.shutdown(socket.SHUT_RDWR)  # as a server ends it after its idle timeout
+        session.send(second)  # NOOP finds it gone: a new connection, and no failed attempt
+
+    assert smtp_server.message_ids == [first.message_id, second.message_id]
+    assert len({mail.peer for mail in smtp_server.received}) == 2
 
 
 def test_flask_worker_once_delivers_the_due_messages(smtp_app, smtp_server, runner, clock):

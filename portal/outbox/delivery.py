@@ -21,7 +21,7 @@ from sqlalchemy import select
 from portal.audit.services import record
 from portal.db import db
 from portal.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
-from portal.outbox.transports import DeliveryError, describe, send_smtp
+from portal.outbox.transports import DeliveryError, SmtpSession, describe
 from portal.security import redact_secrets
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,13 @@ def _claim_next_due(now: datetime) -> OutboxMessage | None:
     return db.session.scalars(statement).first()
 
 
-def _send(message: OutboxMessage, config) -> None:
+def _send(message: OutboxMessage, config, smtp: SmtpSession | None) -> None:
     if config["MAIL_TRANSPORT"] == "smtp":
-        send_smtp(message, config)
+        if smtp is None:
+            with SmtpSession(config) as own:
+                own.send(message)
+        else:
+            smtp.send(message)
     # The "mailbox" transport delivers by marking the row sent: the development mailbox shows it.
 
 
@@ -90,15 +94,16 @@ def _forget_secrets(message: OutboxMessage, config) -> None:
     message.body_html = redact_secrets(message.body_html, with_codes)
 
 
-def deliver_one(now: datetime) -> bool:
-    """Claim and try one due message; return False when none is due. Commits its own work."""
+def deliver_one(now: datetime, smtp: SmtpSession | None = None) -> bool:
+    """Claim and try one due message (on ``smtp``'s connection if given, else on one of its own);
+    return False when none is due. Commits its own work."""
     message = _claim_next_due(now)
     if message is None:
         db.session.rollback()
         return False
     config = current_app.config
     try:
-        _send(message, config)
+        _send(message, config, smtp)
         error = None
     except DeliveryError as failure:
         error = str(failure)
@@ -112,10 +117,12 @@ def deliver_one(now: datetime) -> bool:
 
 
 def deliver_due(now: datetime, limit: int = 100) -> int:
-    """Try every message due at ``now`` (at most ``limit``); return how many were tried."""
+    """Try every message due at ``now`` (at most ``limit``) over one SMTP connection, kept while it
+    works; return how many were tried."""
     tried = 0
-    while tried < limit and deliver_one(now):
-        tried += 1
+    with SmtpSession(current_app.config) as smtp:
+        while tried < limit and deliver_one(now, smtp):
+            tried += 1
     return tried
 
 

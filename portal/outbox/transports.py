@@ -73,30 +73,71 @@ def _connect(config) -> smtplib.SMTP:
     return smtplib.SMTP(host, port, timeout=timeout)
 
 
-def send_smtp(message: OutboxMessage, config) -> None:
-    """Deliver one message to the configured SMTP server or raise :class:`DeliveryError`.
+class SmtpSession:
+    """One connection to the SMTP server for a round of deliveries: opened for the first message,
+    tested with NOOP and reused for the next ones, dropped after any failure (the next message opens
+    a new one). Setting up a connection (TCP, EHLO, STARTTLS, AUTH) costs far more than a message.
 
-    Once the server has accepted the message (its reply to DATA), nothing that follows makes it
-    count as undelivered: a failed goodbye must not get the message sent a second time.
+    Once the server has accepted a message (its reply to DATA), nothing that follows makes it count
+    as undelivered: a failed goodbye must not get the message sent a second time.
     """
-    email = build_email(message, config["MAIL_FROM"])
-    try:
-        client = _connect(config)
-    except (OSError, smtplib.SMTPException) as error:
-        raise DeliveryError(describe(error, config)) from None
-    try:
+
+    def __init__(self, config):
+        self.config = config
+        self.client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, message: OutboxMessage) -> None:
+        """Deliver one message or raise :class:`DeliveryError`."""
+        email = build_email(message, self.config["MAIL_FROM"])
+        client = self._ready_client()
         try:
-            if config["SMTP_SECURITY"] == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if config["SMTP_USERNAME"]:
-                client.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
             client.send_message(email)
         except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryError(describe(error, config)) from None
+            self._drop()
+            raise DeliveryError(describe(error, self.config)) from None
+
+    def _ready_client(self) -> smtplib.SMTP:
+        if self.client is not None:
+            try:
+                if self.client.noop()[0] == 250:
+                    return self.client
+            except (OSError, smtplib.SMTPException):
+                pass
+            self._drop()  # the server closed it meanwhile: a new one
         try:
-            client.quit()
+            client = _connect(self.config)
         except (OSError, smtplib.SMTPException) as error:
-            log.info("Outbox message %s was accepted; closing the SMTP session failed: %s",
-                     message.id, describe(error, config))
-    finally:
-        client.close()
+            raise DeliveryError(describe(error, self.config)) from None
+        try:
+            if self.config["SMTP_SECURITY"] == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if self.config["SMTP_USERNAME"]:
+                client.login(self.config["SMTP_USERNAME"], self.config["SMTP_PASSWORD"])
+        except (OSError, smtplib.SMTPException) as error:
+            client.close()
+            raise DeliveryError(describe(error, self.config)) from None
+        self.client = client
+        return client
+
+    def _drop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def close(self) -> None:
+        """Say goodbye and close (a failure to say goodbye changes nothing that was sent)."""
+        if self.client is None:
+            return
+        try:
+            self.client.quit()
+        except (OSError, smtplib.SMTPException) as error:
+            log.info("Closing the SMTP session failed: %s", describe(error, self.config))
+        finally:
+            self._drop()
+
