@@ -15,14 +15,16 @@ from portal import clock as clock_module
 from portal.db import db
 from portal.extensions import limiter
 from portal.page_cache import PAGES
-from tests.factories import make_customer
+from tests.factories import make_customer, make_staff
 from tests.helpers import (
     ON_POSTGRESQL,
     FrozenClock,
     SMTPTestServer,
+    english,
     free_port,
     make_test_app,
     prepare_database,
+    sign_in_staff,
     worker_database,
 )
 
@@ -116,3 +118,14 @@ def smtp_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def board(app, clock):
+    """A board member signed in, reading the pages in English (the member is ``board.member``)."""
+    member = make_staff("board", name="Đỗ Minh Quân")
+    client = english(app.test_client())
+    sign_in_staff(client, member, clock=clock)
+    client.member = member
+    return client
+

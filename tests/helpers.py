@@ -29,6 +29,8 @@ from sqlalchemy.engine import Engine, make_url
 from portal import clock as clock_module
 from portal import create_app
 from portal.db import db
+from portal.incidents.models import BreachIncident
+from portal.incidents.services import to_local
 from portal.outbox.models import OutboxMessage
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -446,3 +448,36 @@ def counted_statements():
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", count_statement)
+
+
+# --- breach incidents, through the board's form --------------------------------------------------
+
+NEW_INCIDENT = "/board/incidents/new"
+
+
+def local_input(moment) -> str:
+    """``moment`` as a datetime-local field holds it: Vietnam time, to the minute."""
+    return to_local(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def incident_form(client, clock, path: str = NEW_INCIDENT, **changes) -> dict:
+    """A filled-in new-incident form, with the token of the page at ``path``; a change of None drops
+    that field."""
+    data = {"csrf_token": csrf_token(client, path), "title": "Danh sách khách hàng bị chép ra ngoài",
+            "discovered_at": local_input(clock.now() - timedelta(hours=10)),
+            "occurred_from": local_input(clock.now() - timedelta(days=3)), "occurred_until": "",
+            "place": "Phần mềm bán hàng", "acts": "Một nhân viên cũ chép danh sách khách hàng",
+            "parties": "Công ty bất động sản X", "categories": ["name", "phone"], "volume": "khoảng 300 khách",
+            "consequences": "Khách bị gọi điện quảng cáo", "measures": "Khoá tài khoản, yêu cầu xoá dữ liệu"}
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def create_incident(client, clock, complaints=(), **changes) -> BreachIncident:
+    """Record an incident through the form (raised from ``complaints``, ticket ids); the incident."""
+    response = client.post(NEW_INCIDENT, data=incident_form(client, clock, complaints=[str(c) for c in complaints],
+                                                            **changes))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    db.session.expire_all()
+    return db.session.get(BreachIncident, int(response.headers["Location"].rsplit("/", 1)[-1]))
+

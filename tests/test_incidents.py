@@ -17,47 +17,21 @@ from portal.enums import ViewedPage
 from portal.incidents import services
 from portal.incidents.models import AffectedCustomer, AffectedSource, BreachIncident, IncidentComplaint, IncidentStatus
 from tests.factories import make_customer, make_staff, new_ticket
-from tests.helpers import CSRF_FIELD, count, counted_statements, english, page_text, sign_in_staff
+from tests.helpers import (
+    CSRF_FIELD,
+    NEW_INCIDENT,
+    count,
+    counted_statements,
+    create_incident,
+    csrf_token,
+    english,
+    incident_form,
+    local_input,
+    page_text,
+    sign_in_staff,
+)
 
-LOCAL = "%Y-%m-%dT%H:%M"
 REGISTER = "/board/incidents/"
-NEW = "/board/incidents/new"
-
-
-@pytest.fixture
-def board(app, clock):
-    member = make_staff("board", name="Đỗ Minh Quân")
-    client = english(app.test_client())
-    sign_in_staff(client, member, clock=clock)
-    client.member = member
-    return client
-
-
-def local(moment) -> str:
-    return services.to_local(moment).strftime(LOCAL)
-
-
-def token(client, path: str) -> str:
-    return CSRF_FIELD.search(page_text(client.get(path))).group(1)
-
-
-def incident_data(client, clock, path: str = NEW, **changes) -> dict:
-    data = {"csrf_token": token(client, path), "title": "Danh sách khách hàng bị chép ra ngoài",
-            "discovered_at": local(clock.now() - timedelta(hours=10)),
-            "occurred_from": local(clock.now() - timedelta(days=3)), "occurred_until": "",
-            "place": "Phần mềm bán hàng", "acts": "Một nhân viên cũ chép danh sách khách hàng",
-            "parties": "Công ty bất động sản X", "categories": ["name", "phone"], "volume": "khoảng 300 khách",
-            "consequences": "Khách bị gọi điện quảng cáo", "measures": "Khoá tài khoản, yêu cầu xoá dữ liệu"}
-    data.update(changes)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def create(client, clock, complaints=(), **changes) -> BreachIncident:
-    response = client.post(NEW, data=incident_data(client, clock, complaints=[str(c) for c in complaints],
-                                                   **changes))
-    assert response.status_code == 303, page_text(response)
-    db.session.expire_all()
-    return db.session.get(BreachIncident, int(response.headers["Location"].rsplit("/", 1)[-1]))
 
 
 def page_forms(client, incident_id: int) -> tuple[str, str, str]:
@@ -89,10 +63,10 @@ def test_an_incident_raised_from_complaints_makes_their_customers_affected_once(
     second = new_ticket("misuse_report", customer=an, email="an.nguyen@example.vn")
     third = new_ticket("leak_complaint", customer=binh, email="binh@example.vn")
     anonymous = new_ticket("leak_complaint", email="la@example.vn")  # from an address with no record
-    page = page_text(board.get(NEW))
+    page = page_text(board.get(NEW_INCIDENT))
     for ticket in (first, second, third, anonymous):
         assert ticket.reference in page
-    incident = create(board, clock, complaints=[first.id, second.id, third.id, anonymous.id])
+    incident = create_incident(board, clock, complaints=[first.id, second.id, third.id, anonymous.id])
     assert incident.status is IncidentStatus.OPEN and incident.created_by_id == board.member.id
     assert incident.categories == ["name", "phone"] and incident.volume == "khoảng 300 khách"
     assert incident.discovered_at == clock.now().replace(second=0) - timedelta(hours=10)
@@ -113,24 +87,24 @@ def test_a_complaint_raised_from_its_page_joins_an_open_incident_and_its_custome
     assert f"/board/incidents/raise/{second.reference}" in ticket_page
     assert f"/board/incidents/new?complaint={second.id}" in ticket_page
     # the new-incident form comes with the complaint ticked
-    assert re.search(rf'value="{second.id}" checked', page_text(board.get(f"{NEW}?complaint={second.id}")))
-    incident = create(board, clock, complaints=[first.id])
+    assert re.search(rf'value="{second.id}" checked', page_text(board.get(f"{NEW_INCIDENT}?complaint={second.id}")))
+    incident = create_incident(board, clock, complaints=[first.id])
     path = f"/board/incidents/raise/{second.reference}"
-    response = board.post(path, data={"csrf_token": token(board, path), "incident": str(incident.id)})
+    response = board.post(path, data={"csrf_token": csrf_token(board, path), "incident": str(incident.id)})
     assert response.status_code == 303
     db.session.expire_all()
     assert count(IncidentComplaint) == 2 and affected(incident.id) == {an.id: AffectedSource.COMPLAINT}
     # once raised, the incident is no longer offered for it
     page = page_text(board.get(path))
     assert "It is already raised into" in page and "There is no other open incident" in page
-    response = board.post(path, data={"csrf_token": token(board, path), "incident": str(incident.id)})
+    response = board.post(path, data={"csrf_token": csrf_token(board, path), "incident": str(incident.id)})
     assert response.status_code == 400 and count(IncidentComplaint) == 2
 
 
 def test_only_complaints_can_be_raised(board, clock):
     question = new_ticket("question", email="an@example.vn")
     assert board.get(f"/board/incidents/raise/{question.reference}").status_code == 404
-    response = board.post(NEW, data=incident_data(board, clock, complaints=[str(question.id)]))
+    response = board.post(NEW_INCIDENT, data=incident_form(board, clock, complaints=[str(question.id)]))
     assert response.status_code == 400 and count(BreachIncident) == 0
 
 
@@ -143,13 +117,14 @@ def test_only_complaints_can_be_raised(board, clock):
     ({"occurred_until": "2020-01-01T10:00"}, "The end cannot come before the start"),
 ])
 def test_a_bad_incident_form_says_what_is_wrong_and_records_nothing(board, clock, changes, message):
-    response = board.post(NEW, data=incident_data(board, clock, **changes))
+    response = board.post(NEW_INCIDENT, data=incident_form(board, clock, **changes))
     assert response.status_code == 400 and message in page_text(response)
     assert count(BreachIncident) == 0 and count(AuditRecord, AuditRecord.action.like("incident.%")) == 0
 
 
 def test_a_discovery_in_the_future_is_refused(board, clock):
-    response = board.post(NEW, data=incident_data(board, clock, discovered_at=local(clock.now() + timedelta(hours=2))))
+    later = local_input(clock.now() + timedelta(hours=2))
+    response = board.post(NEW_INCIDENT, data=incident_form(board, clock, discovered_at=later))
     assert response.status_code == 400 and "in the future" in page_text(response)
     assert count(BreachIncident) == 0
 
@@ -160,15 +135,15 @@ def test_a_discovery_in_the_future_is_refused(board, clock):
 @pytest.mark.parametrize("role", ["care", "sales", "admin"])
 def test_only_the_board_reaches_the_incident_pages(app, board, clock, role):
     complaint = new_ticket("leak_complaint", email="an@example.vn")
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     other = app.test_client()
     sign_in_staff(other, make_staff(role), clock=clock)
-    paths = [REGISTER, NEW, f"/board/incidents/{incident.id}", f"/board/incidents/{incident.id}/customers",
+    paths = [REGISTER, NEW_INCIDENT, f"/board/incidents/{incident.id}", f"/board/incidents/{incident.id}/customers",
              f"/board/incidents/raise/{complaint.reference}"]
     for path in paths:
         assert other.get(path).status_code == 404, path
     csrf = CSRF_FIELD.search(page_text(other.get("/staff/"))).group(1)
-    for path in (NEW, f"/board/incidents/{incident.id}/edit", f"/board/incidents/{incident.id}/close",
+    for path in (NEW_INCIDENT, f"/board/incidents/{incident.id}/edit", f"/board/incidents/{incident.id}/close",
                  f"/board/incidents/{incident.id}/customers/pick"):
         assert other.post(path, data={"csrf_token": csrf}).status_code == 404, path
     assert "/board/incidents/" not in page_text(other.get("/staff/"))
@@ -189,11 +164,11 @@ def test_the_clock_counts_72_hours_from_discovery_then_says_late(board, clock):
 
     # half a minute past (the form's moments are whole minutes): on the minute, "61 h" would be "62 h"
     clock.current = clock.now().replace(second=30) + timedelta(minutes=1)
-    early = create(board, clock)  # discovered 10 hours ago
+    early = create_incident(board, clock)  # discovered 10 hours ago
     assert early.authority_due_at == early.discovered_at + timedelta(hours=72)
     page = page_text(board.get(f"/board/incidents/{early.id}"))
     assert "Due in 61 h" in page and "Record the notice" in page
-    urgent = create(board, clock, discovered_at=local(clock.now() - timedelta(hours=70)))
+    urgent = create_incident(board, clock, discovered_at=local_input(clock.now() - timedelta(hours=70)))
     assert "Due in 1 h" in page_text(board.get(f"/board/incidents/{urgent.id}"))
     wait(80)
     assert "Due in less than an hour" in page_text(board.get(f"/board/incidents/{urgent.id}"))
@@ -233,9 +208,9 @@ def notice(client, incident_id: int, **changes):
 
 
 def test_the_notice_to_the_authority_is_recorded_with_who_when_and_its_reference(board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     sent = clock.now() - timedelta(hours=1)
-    response = notice(board, incident.id, **{"notice-sent_at": local(sent)})
+    response = notice(board, incident.id, **{"notice-sent_at": local_input(sent)})
     assert response.status_code == 303
     db.session.expire_all()
     incident = db.session.get(BreachIncident, incident.id)
@@ -248,8 +223,8 @@ def test_the_notice_to_the_authority_is_recorded_with_who_when_and_its_reference
     assert "A05-2026/118" in register and "Sent" in register
     # recorded once
     response = board.post(f"/board/incidents/{incident.id}/authority-notice", data={
-        "csrf_token": token(board, REGISTER), "notice-version": str(incident.version),
-        "notice-sent_at": local(clock.now()), "notice-reference": "OTHER"})
+        "csrf_token": csrf_token(board, REGISTER), "notice-version": str(incident.version),
+        "notice-sent_at": local_input(clock.now()), "notice-reference": "OTHER"})
     assert response.status_code == 400 and "already recorded" in page_text(response)
     db.session.expire_all()
     assert db.session.get(BreachIncident, incident.id).authority_reference == "A05-2026/118"
@@ -262,8 +237,8 @@ def test_the_notice_to_the_authority_is_recorded_with_who_when_and_its_reference
     (None, "A05", "Give the date and time the notice was sent"),
 ])
 def test_a_wrong_notice_is_refused_and_saves_nothing(board, clock, moment, reference, message):
-    incident = create(board, clock)
-    sent = local(clock.now() + moment) if moment is not None else ""
+    incident = create_incident(board, clock)
+    sent = local_input(clock.now() + moment) if moment is not None else ""
     response = notice(board, incident.id, **{"notice-sent_at": sent, "notice-reference": reference})
     assert response.status_code == 400 and message in page_text(response)
     db.session.expire_all()
@@ -278,14 +253,14 @@ def test_a_wrong_notice_is_refused_and_saves_nothing(board, clock, moment, refer
 def edit_data(client, clock, incident_id: int, **changes) -> dict:
     """The incident page's edit form with the default details and ``changes``."""
     _page, csrf, version = page_forms(client, incident_id)
-    data = {f"edit-{key}": value for key, value in incident_data(client, clock, **changes).items()
+    data = {f"edit-{key}": value for key, value in incident_form(client, clock, **changes).items()
             if key != "csrf_token"}
     data.update({"csrf_token": csrf, "edit-version": version})
     return data
 
 
 def test_the_details_are_corrected_and_audited(board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     data = edit_data(board, clock, incident.id, title="Rò rỉ qua đối tác lắp đặt", categories=["camera", "address"])
     response = board.post(f"/board/incidents/{incident.id}/edit", data=data)
     assert response.status_code == 303
@@ -298,7 +273,7 @@ def test_the_details_are_corrected_and_audited(board, clock):
 
 
 def test_a_stale_form_says_so_and_saves_nothing(board, app, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     stale = edit_data(board, clock, incident.id, title="Bản cũ")
     colleague = english(app.test_client())
     sign_in_staff(colleague, make_staff("board", email="ceo@khoingo.net"), clock=clock)
@@ -314,14 +289,14 @@ def test_a_stale_form_says_so_and_saves_nothing(board, app, clock):
     # a stale notice form too
     _page, csrf, _version = page_forms(board, incident.id)
     response = board.post(f"/board/incidents/{incident.id}/authority-notice", data={
-        "csrf_token": csrf, "notice-version": "1", "notice-sent_at": local(clock.now()), "notice-reference": "X"})
+        "csrf_token": csrf, "notice-version": "1", "notice-sent_at": local_input(clock.now()), "notice-reference": "X"})
     assert response.status_code == 409
     db.session.expire_all()
     assert db.session.get(BreachIncident, incident.id).authority_notified_at is None
 
 
 def test_closing_needs_the_notice_or_a_written_reason(board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     _page, csrf, version = page_forms(board, incident.id)
     response = board.post(f"/board/incidents/{incident.id}/close",
                           data={"csrf_token": csrf, "close-version": version, "close-reason": ""})
@@ -338,7 +313,7 @@ def test_closing_needs_the_notice_or_a_written_reason(board, clock):
     page = page_text(board.get(f"/board/incidents/{incident.id}"))
     assert reason in page and "Correct the details" not in page
     # a closed incident is not changed any more
-    data = {f"edit-{key}": value for key, value in incident_data(board, clock, title="Sau khi đóng").items()}
+    data = {f"edit-{key}": value for key, value in incident_form(board, clock, title="Sau khi đóng").items()}
     data.update({"csrf_token": csrf, "edit-version": str(incident.version)})
     response = board.post(f"/board/incidents/{incident.id}/edit", data=data)
     assert response.status_code == 400 and "can no longer be changed" in page_text(response)
@@ -347,8 +322,8 @@ def test_closing_needs_the_notice_or_a_written_reason(board, clock):
 
 
 def test_closing_after_the_notice_needs_no_reason(board, clock):
-    incident = create(board, clock)
-    assert notice(board, incident.id, **{"notice-sent_at": local(clock.now())}).status_code == 303
+    incident = create_incident(board, clock)
+    assert notice(board, incident.id, **{"notice-sent_at": local_input(clock.now())}).status_code == 303
     _page, csrf, version = page_forms(board, incident.id)
     response = board.post(f"/board/incidents/{incident.id}/close", data={"csrf_token": csrf, "close-version": version})
     assert response.status_code == 303
@@ -366,7 +341,7 @@ def customers_path(incident) -> str:
 
 def test_search_and_pick_a_customer(board, clock):
     an = make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     page = page_text(board.get(customers_path(incident) + "?q=0903123456"))
     assert "Nguyễn Văn An" in page
     csrf = CSRF_FIELD.search(page).group(1)
@@ -385,7 +360,7 @@ def test_search_and_pick_a_customer(board, clock):
 def test_a_customer_is_removed_only_while_their_notice_is_not_queued(board, clock):
     an = make_customer()
     binh = make_customer("binh@example.vn", name="Trần Bình")
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     services.add_affected(incident, [an.id, binh.id], AffectedSource.PICKED, board.member, clock.now())
     rows = {row.customer_id: row for row in db.session.scalars(select(AffectedCustomer))}
     rows[binh.id].notice_queued_at = clock.now()
@@ -407,7 +382,7 @@ def test_every_customer_the_page_shows_is_logged_with_one_insert(board, clock):
     customers = [make_customer(f"khach{number}@example.vn", name=f"Khách {number}", order=f"DH-{number}")
                  for number in range(3)]
     searched = make_customer("tim@example.vn", name="Người Được Tìm", order="DH-TIM")
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     services.add_affected(incident, [c.id for c in customers], AffectedSource.PICKED, board.member, clock.now())
     db.session.commit()
     path = customers_path(incident) + "?q=tim@example.vn"
@@ -426,7 +401,7 @@ def test_every_customer_the_page_shows_is_logged_with_one_insert(board, clock):
 
 
 def test_the_list_is_paged_fifty_at_a_time(board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     customers = [make_customer(f"k{number}@example.vn", name=f"Khách {number:02d}", order=f"DH-{number}")
                  for number in range(55)]
     services.add_affected(incident, [c.id for c in customers], AffectedSource.IMPORTED, board.member, clock.now())
@@ -442,7 +417,7 @@ def test_the_list_is_paged_fifty_at_a_time(board, clock):
 
 def upload(client, incident, content: bytes, name: str = "khach.csv"):
     return client.post(customers_path(incident) + "/import", data={
-        "csrf_token": token(client, customers_path(incident)), "file": (io.BytesIO(content), name)},
+        "csrf_token": csrf_token(client, customers_path(incident)), "file": (io.BytesIO(content), name)},
         content_type="multipart/form-data")
 
 
@@ -452,7 +427,7 @@ def test_a_csv_file_adds_the_customers_it_names_and_lists_the_rows_that_match_no
                          order="DH-B")
     chau = make_customer("chau@example.vn", name="Lê Châu", phone="0913 000 222", phone_normalized="+84913000222",
                          order="DH-C")
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     services.add_affected(incident, [an.id], AffectedSource.PICKED, board.member, clock.now())
     db.session.commit()
     content = ("\ufeffE-mail hoặc số điện thoại\r\n"
@@ -480,7 +455,7 @@ def test_a_csv_file_adds_the_customers_it_names_and_lists_the_rows_that_match_no
 
 def test_a_file_without_a_header_is_read_from_its_first_row(board, clock):
     an = make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     page = page_text(upload(board, incident, b"an.nguyen@example.vn\n"))
     assert "Customers added: 1" in page and set(affected(incident.id)) == {an.id}
 
@@ -498,7 +473,7 @@ def test_a_file_without_a_header_is_read_from_its_first_row(board, clock):
 ])
 def test_a_bad_file_gets_a_clear_message_and_adds_nothing(board, clock, content, message):
     make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     response = upload(board, incident, content or b"", "khach.csv" if content is not None else "")
     assert response.status_code == 400
     assert message in page_text(response)
@@ -507,7 +482,7 @@ def test_a_bad_file_gets_a_clear_message_and_adds_nothing(board, clock, content,
 
 
 def test_a_file_far_too_large_is_refused_before_it_is_read(board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     response = upload(board, incident, b"x" * (3 * services.MAX_IMPORT_BYTES))
     assert response.status_code == 413 and affected(incident.id) == {}
 
@@ -527,7 +502,7 @@ def test_what_a_cell_names(app):
 def test_the_pages_run_few_statements_whatever_the_number_of_incidents(board, clock):
     def measure() -> dict:
         counts = {}
-        for path in (REGISTER, NEW, f"/board/incidents/{incident.id}", customers_path(incident),
+        for path in (REGISTER, NEW_INCIDENT, f"/board/incidents/{incident.id}", customers_path(incident),
                      f"/board/incidents/raise/{complaint.reference}"):
             board.get(path)
             with counted_statements() as statements:
@@ -537,7 +512,7 @@ def test_the_pages_run_few_statements_whatever_the_number_of_incidents(board, cl
 
     an = make_customer()
     complaint = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
-    incident = create(board, clock, complaints=[complaint.id])
+    incident = create_incident(board, clock, complaints=[complaint.id])
     small = measure()
     assert max(small.values()) <= 6, small
     for number in range(8):
@@ -545,6 +520,6 @@ def test_the_pages_run_few_statements_whatever_the_number_of_incidents(board, cl
         more = new_ticket("misuse_report", customer=other, email=f"k{number}@example.vn")
         services.raise_complaints(incident, board.member, [more.id], clock.now())
         db.session.commit()
-        create(board, clock, complaints=[more.id])
+        create_incident(board, clock, complaints=[more.id])
     db.session.commit()
     assert measure() == small

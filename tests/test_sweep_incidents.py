@@ -25,52 +25,28 @@ from portal.oversight.models import OversightAlert
 from portal.tickets.kinds.leak_complaint import EvidenceFile, LeakComplaintDetails
 from portal.tickets.models import Ticket
 from tests.factories import make_customer, make_staff, new_ticket
-from tests.helpers import CSRF_FIELD, counted_statements, english, page_text, sign_in, sign_in_staff
+from tests.helpers import (
+    CSRF_FIELD,
+    NEW_INCIDENT,
+    counted_statements,
+    create_incident,
+    csrf_token,
+    english,
+    incident_form,
+    local_input,
+    page_text,
+    sign_in,
+    sign_in_staff,
+)
 
-LOCAL = "%Y-%m-%dT%H:%M"
-NEW = "/board/incidents/new"
 XSS = '"><script>alert("x")</script><img src=x onerror=alert(1)>'
 TOO_LARGE = "99999999999999999999"
-
-
-@pytest.fixture
-def board(app, clock):
-    member = make_staff("board", name="Đỗ Minh Quân")
-    client = english(app.test_client())
-    sign_in_staff(client, member, clock=clock)
-    client.member = member
-    return client
 
 
 def staff_client(app, clock, role: str):
     client = app.test_client()
     sign_in_staff(client, make_staff(role, name=f"Nhân viên {role}"), clock=clock)
     return client
-
-
-def token(client, path: str) -> str:
-    return CSRF_FIELD.search(page_text(client.get(path))).group(1)
-
-
-def local(moment) -> str:
-    return services.to_local(moment).strftime(LOCAL)
-
-
-def incident_data(client, clock, **changes) -> dict:
-    data = {"csrf_token": token(client, NEW), "title": "Lộ danh sách khách hàng",
-            "discovered_at": local(clock.now() - timedelta(hours=5)), "occurred_from": "", "occurred_until": "",
-            "place": "Phần mềm bán hàng", "acts": "Chép danh sách", "parties": "Công ty X",
-            "categories": ["name", "phone"], "volume": "300", "consequences": "Bị gọi quảng cáo",
-            "measures": "Khoá tài khoản"}
-    data.update(changes)
-    return data
-
-
-def create(client, clock, **changes) -> BreachIncident:
-    response = client.post(NEW, data=incident_data(client, clock, **changes))
-    assert response.status_code == 303, page_text(response)
-    db.session.expire_all()
-    return db.session.get(BreachIncident, int(response.headers["Location"].rsplit("/", 1)[-1]))
 
 
 def state() -> dict:
@@ -96,12 +72,12 @@ NEW_ROUTES = ("/board/incidents", "/board/inspection", "/board/oversight", "/boa
 
 
 def test_every_post_of_these_parts_refuses_a_missing_or_foreign_token_even_from_the_board(app, board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     make_customer()
     services.add_affected(incident, [1], AffectedSource.PICKED, None, clock.now())
     db.session.commit()
     ticket = new_ticket("leak_complaint", email="la@example.vn")
-    foreign = token(app.test_client(), "/staff/sign-in")
+    foreign = csrf_token(app.test_client(), "/staff/sign-in")
     values = {"incident_id": incident.id, "affected_id": 1, "reference": ticket.reference}
     before = state()
     checked = []
@@ -130,8 +106,8 @@ def test_every_post_of_these_parts_refuses_a_missing_or_foreign_token_even_from_
 
 @pytest.mark.parametrize("number", ["0", "2147483648", TOO_LARGE])
 def test_odd_ids_in_the_address_are_not_found(app, board, clock, number):
-    incident = create(board, clock)
-    page_token = token(board, f"/board/incidents/{incident.id}")
+    incident = create_incident(board, clock)
+    page_token = csrf_token(board, f"/board/incidents/{incident.id}")
     before = state()
     for path in (f"/board/incidents/{number}", f"/board/incidents/{number}/customers",
                  f"/board/incidents/{number}/notice", f"/board/incidents/{number}/record",
@@ -169,23 +145,23 @@ def test_an_id_no_row_can_have_is_not_found_on_any_page_of_the_portal(app, clock
 
 def test_a_customer_of_incident_a_cannot_be_removed_through_incident_b(board, clock):
     an = make_customer()
-    first, second = create(board, clock, title="A"), create(board, clock, title="B")
+    first, second = create_incident(board, clock, title="A"), create_incident(board, clock, title="B")
     services.add_affected(first, [an.id], AffectedSource.PICKED, None, clock.now())
     db.session.commit()
     row = db.session.scalars(select(AffectedCustomer.id)).one()
     path = f"/board/incidents/{second.id}/customers"
     before = state()
-    response = board.post(f"{path}/{row}/remove", data={"csrf_token": token(board, path)})
+    response = board.post(f"{path}/{row}/remove", data={"csrf_token": csrf_token(board, path)})
     assert response.status_code == 404
     assert state() == before
 
 
 @pytest.mark.parametrize("customer_id", ["", "abc", "-1", "1.5", TOO_LARGE, "0x1", "١"])
 def test_picking_a_customer_that_does_not_exist_changes_nothing(board, clock, customer_id):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     path = f"/board/incidents/{incident.id}/customers"
     before = state()
-    response = board.post(f"{path}/pick", data={"csrf_token": token(board, path), "customer_id": customer_id},
+    response = board.post(f"{path}/pick", data={"csrf_token": csrf_token(board, path), "customer_id": customer_id},
                           follow_redirects=True)
     assert response.status_code == 200
     assert "There is no such customer" in page_text(response) or "Reload the page" in page_text(response)
@@ -194,20 +170,20 @@ def test_picking_a_customer_that_does_not_exist_changes_nothing(board, clock, cu
 
 def test_raising_into_a_closed_or_unknown_incident_changes_nothing(board, clock):
     ticket = new_ticket("leak_complaint", email="la@example.vn")
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     path = f"/board/incidents/raise/{ticket.reference}"
     before = state()
     for value in ("999", "abc", TOO_LARGE, "-1", ""):
-        response = board.post(path, data={"csrf_token": token(board, path), "incident": value})
+        response = board.post(path, data={"csrf_token": csrf_token(board, path), "incident": value})
         assert response.status_code == 400, value
-    response = board.post(path, data={"csrf_token": token(board, path), "incident": [str(incident.id), "999"]})
+    response = board.post(path, data={"csrf_token": csrf_token(board, path), "incident": [str(incident.id), "999"]})
     assert state() == before or response.status_code == 303
 
 
 @pytest.mark.parametrize("page", ["-1", "0", "abc", "99999", TOO_LARGE, "1e3"])
 def test_odd_page_numbers_show_a_page(board, clock, page):
     an = make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     services.add_affected(incident, [an.id], AffectedSource.PICKED, None, clock.now())
     db.session.commit()
     response = board.get(f"/board/incidents/{incident.id}/customers", query_string={"page": page})
@@ -216,10 +192,10 @@ def test_odd_page_numbers_show_a_page(board, clock, page):
 
 def test_query_strings_with_arrays_are_read_as_one_value(board, clock):
     make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     response = board.get(f"/board/incidents/{incident.id}/customers?q=an.nguyen@example.vn&q=x&page=1&page=2")
     assert response.status_code == 200 and "Nguyễn Văn An" in page_text(response)
-    assert board.get(f"{NEW}?complaint=1&complaint=abc").status_code == 200
+    assert board.get(f"{NEW_INCIDENT}?complaint=1&complaint=abc").status_code == 200
     assert board.get(f"/board/incidents/{incident.id}/notice?lang=en&lang=fr").status_code == 200
 
 
@@ -247,7 +223,7 @@ def test_an_odd_history_cursor_is_not_found_or_shows_a_page(app, board, clock, b
 ])
 def test_a_discovery_at_an_odd_moment_is_refused_with_a_message(board, clock, moment, message):
     before = state()
-    response = board.post(NEW, data=incident_data(board, clock, discovered_at=moment))
+    response = board.post(NEW_INCIDENT, data=incident_form(board, clock, discovered_at=moment))
     assert response.status_code == 400
     assert message in page_text(response)
     assert state() == before
@@ -255,7 +231,7 @@ def test_a_discovery_at_an_odd_moment_is_refused_with_a_message(board, clock, mo
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00", "1899-12-31T23:59", "9999-12-31T23:59"])
 def test_an_odd_moment_of_the_notice_or_an_edit_is_refused(board, clock, moment):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     path = f"/board/incidents/{incident.id}"
     page = page_text(board.get(path))
     csrf = CSRF_FIELD.search(page).group(1)
@@ -264,7 +240,7 @@ def test_an_odd_moment_of_the_notice_or_an_edit_is_refused(board, clock, moment)
         "notice-csrf_token": csrf, "notice-version": str(incident.version), "notice-sent_at": moment,
         "notice-reference": "CV-1"})
     assert response.status_code == 400
-    data = {f"edit-{key}": value for key, value in incident_data(board, clock, occurred_from=moment).items()}
+    data = {f"edit-{key}": value for key, value in incident_form(board, clock, occurred_from=moment).items()}
     data.update({"edit-csrf_token": csrf, "edit-version": str(incident.version)})
     assert board.post(f"{path}/edit", data=data).status_code == 400
     assert state() == before
@@ -283,7 +259,7 @@ def test_an_odd_moment_of_the_notice_or_an_edit_is_refused(board, clock, moment)
 ])
 def test_bad_text_or_choices_in_a_new_incident_change_nothing(board, clock, changes, message):
     before = state()
-    response = board.post(NEW, data=incident_data(board, clock, **changes))
+    response = board.post(NEW_INCIDENT, data=incident_form(board, clock, **changes))
     assert response.status_code == 400
     assert message in page_text(response)
     assert "<script>alert" not in page_text(response) and "<img src=x" not in page_text(response)
@@ -291,14 +267,14 @@ def test_bad_text_or_choices_in_a_new_incident_change_nothing(board, clock, chan
 
 
 def test_bad_text_in_the_notice_and_the_close_changes_nothing(board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     path = f"/board/incidents/{incident.id}"
     csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
     before = state()
     for reference in ("CV\x00-1", "x" * 101, "   "):
         response = board.post(f"{path}/authority-notice", data={
             "notice-csrf_token": csrf, "notice-version": str(incident.version),
-            "notice-sent_at": local(clock.now() - timedelta(hours=1)), "notice-reference": reference})
+            "notice-sent_at": local_input(clock.now() - timedelta(hours=1)), "notice-reference": reference})
         assert response.status_code == 400, reference
     for reason in ("Lý do\x00 đóng sự cố", "x" * 4001, "ngắn"):
         response = board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": str(incident.version),
@@ -315,20 +291,21 @@ def test_markup_in_every_text_field_is_shown_as_text_everywhere(app, board, cloc
     an = make_customer(name=XSS)
     ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
     texts = {name: f"{name} {XSS}" for name in ("place", "acts", "parties", "volume", "consequences", "measures")}
-    incident = create(board, clock, title=XSS[:200], complaints=[str(ticket.id)], **texts)
+    incident = create_incident(board, clock, title=XSS[:200], complaints=[str(ticket.id)], **texts)
     path = f"/board/incidents/{incident.id}"
     csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
     assert board.post(f"{path}/authority-notice", data={
         "notice-csrf_token": csrf, "notice-version": str(incident.version),
-        "notice-sent_at": local(clock.now() - timedelta(hours=1)), "notice-reference": XSS[:100]}).status_code == 303
+        "notice-sent_at": local_input(clock.now() - timedelta(hours=1)),
+        "notice-reference": XSS[:100]}).status_code == 303
     pages = ["/board/incidents/", path, f"{path}/customers", f"{path}/notice", f"{path}/record",
              f"{path}/notice?lang=en", f"{path}/record?lang=en", f"/board/tickets/{ticket.reference}",
-             f"/board/incidents/raise/{ticket.reference}", f"{NEW}?complaint={ticket.id}"]
+             f"/board/incidents/raise/{ticket.reference}", f"{NEW_INCIDENT}?complaint={ticket.id}"]
     for page in pages:
         text = page_text(board.get(page))
         assert "<script>alert" not in text and "<img src=x" not in text, page
     pack = board.post("/board/inspection/pack", data={
-        "csrf_token": token(board, "/board/inspection"), "date_from": str(clock.now().date() - timedelta(days=2)),
+        "csrf_token": csrf_token(board, "/board/inspection"), "date_from": str(clock.now().date() - timedelta(days=2)),
         "date_to": str(clock.now().date()), "language": "en"})
     assert pack.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(pack.get_data()))
@@ -341,9 +318,10 @@ def test_markup_in_every_text_field_is_shown_as_text_everywhere(app, board, cloc
 
 
 def test_a_title_that_looks_like_a_formula_is_text_in_the_pack(board, clock):
-    create(board, clock, title='=HYPERLINK("http://evil.example","x")', measures="+1", volume="-2", parties="@SUM(1)")
+    create_incident(board, clock, title='=HYPERLINK("http://evil.example","x")', measures="+1", volume="-2",
+                    parties="@SUM(1)")
     pack = board.post("/board/inspection/pack", data={
-        "csrf_token": token(board, "/board/inspection"), "date_from": str(clock.now().date() - timedelta(days=2)),
+        "csrf_token": csrf_token(board, "/board/inspection"), "date_from": str(clock.now().date() - timedelta(days=2)),
         "date_to": str(clock.now().date()), "language": "vi"})
     breaches = zipfile.ZipFile(io.BytesIO(pack.get_data())).read("breaches.csv").decode("utf-8-sig")
     assert "'=HYPERLINK" in breaches and '\n=HYPERLINK' not in breaches and ',=HYPERLINK' not in breaches
@@ -362,7 +340,8 @@ def test_a_title_that_looks_like_a_formula_is_text_in_the_pack(board, clock):
 def test_an_odd_range_gets_a_message_and_no_pack(board, clock, date_from, date_to, message):
     before = state()
     response = board.post("/board/inspection/pack", data={
-        "csrf_token": token(board, "/board/inspection"), "date_from": date_from, "date_to": date_to, "language": "en"})
+        "csrf_token": csrf_token(board, "/board/inspection"), "date_from": date_from, "date_to": date_to,
+        "language": "en"})
     assert response.status_code == 400
     assert response.mimetype == "text/html"
     assert message in page_text(response)
@@ -372,7 +351,7 @@ def test_an_odd_range_gets_a_message_and_no_pack(board, clock, date_from, date_t
 def test_a_pack_in_an_unknown_language_is_refused(board, clock):
     before = state()
     response = board.post("/board/inspection/pack", data={
-        "csrf_token": token(board, "/board/inspection"), "date_from": str(clock.now().date()),
+        "csrf_token": csrf_token(board, "/board/inspection"), "date_from": str(clock.now().date()),
         "date_to": str(clock.now().date()), "language": ["fr", "en"]})
     assert response.status_code == 400 and state() == before
 
@@ -382,7 +361,8 @@ def test_a_pack_in_an_unknown_language_is_refused(board, clock):
 
 def upload(client, incident, content: bytes, name: str = "khach.csv"):
     path = f"/board/incidents/{incident.id}/customers"
-    return client.post(f"{path}/import", data={"csrf_token": token(client, path), "file": (io.BytesIO(content), name)},
+    return client.post(f"{path}/import",
+                       data={"csrf_token": csrf_token(client, path), "file": (io.BytesIO(content), name)},
                        content_type="multipart/form-data")
 
 
@@ -397,7 +377,7 @@ def upload(client, incident, content: bytes, name: str = "khach.csv"):
 ])
 def test_a_strange_file_gets_a_clear_message_and_adds_nothing(board, clock, content, message):
     make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     before = state()
     response = upload(board, incident, content)
     assert response.status_code == 400
@@ -407,7 +387,7 @@ def test_a_strange_file_gets_a_clear_message_and_adds_nothing(board, clock, cont
 
 def test_a_file_of_exactly_20000_rows_with_a_bom_is_read(board, clock):
     an = make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     content = b"\xef\xbb\xbfemail\r\n" + b"an.nguyen@example.vn\r\n" * services.MAX_IMPORT_ROWS
     response = upload(board, incident, content)
     assert response.status_code == 200, page_text(response)[:2000]
@@ -419,7 +399,7 @@ def test_a_refused_file_is_explained_in_vietnamese(app, clock):
     member = make_staff("board", name="Đỗ Minh Quân")
     client = app.test_client()
     sign_in_staff(client, member, clock=clock)
-    incident = create(client, clock)
+    incident = create_incident(client, clock)
     response = upload(client, incident, "e\n".encode("utf-16"))
     assert response.status_code == 400
     assert "Không có khách nào được thêm" in page_text(response) or "không phải" in page_text(response).lower()
@@ -427,7 +407,7 @@ def test_a_refused_file_is_explained_in_vietnamese(app, clock):
 
 def test_formula_and_markup_cells_are_listed_as_text(board, clock):
     make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     cells = io.StringIO()
     csv.writer(cells).writerows([["email"], ['=cmd|" /C calc"!A0'], [XSS], ["+84 90"], ["@SUM(A1)"]])
     response = upload(board, incident, cells.getvalue().encode())
@@ -445,17 +425,18 @@ def test_formula_and_markup_cells_are_listed_as_text(board, clock):
 def test_no_one_but_the_board_reaches_any_of_these_pages_or_files(app, board, clock, role):
     an = make_customer()
     ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
-    incident = create(board, clock, complaints=[str(ticket.id)])
+    incident = create_incident(board, clock, complaints=[str(ticket.id)])
     client = staff_client(app, clock, role)
-    csrf = token(client, "/board/" if role != "admin" else "/board/settings")
+    csrf = csrf_token(client, "/board/" if role != "admin" else "/board/settings")
     before = state()
-    for path in ("/board/incidents/", NEW, f"/board/incidents/{incident.id}",
+    for path in ("/board/incidents/", NEW_INCIDENT, f"/board/incidents/{incident.id}",
                  f"/board/incidents/{incident.id}/customers",
                  f"/board/incidents/{incident.id}/notice", f"/board/incidents/{incident.id}/record",
                  f"/board/incidents/raise/{ticket.reference}", "/board/inspection", "/board/oversight",
                  f"/board/oversight/members/{board.member.id}", f"/board/complaints/{ticket.reference}/evidence/1"):
         assert client.get(path).status_code == 404, (role, path)
-    for path in (NEW, f"/board/incidents/{incident.id}/close", f"/board/incidents/{incident.id}/customers/pick",
+    for path in (NEW_INCIDENT, f"/board/incidents/{incident.id}/close",
+                 f"/board/incidents/{incident.id}/customers/pick",
                  f"/board/incidents/{incident.id}/customers/import", "/board/inspection/pack",
                  f"/board/incidents/raise/{ticket.reference}"):
         response = client.post(path, data={"csrf_token": csrf, "customer_id": str(an.id), "incident": str(incident.id),
@@ -470,7 +451,7 @@ def test_a_customer_reaches_none_of_the_board_pages_and_no_other_customers_evide
     an = make_customer()
     make_customer("binh@example.vn", name="Trần Bình", phone_normalized="+84912000111", order="DH-B")
     ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
-    incident = create(board, clock, complaints=[str(ticket.id)])
+    incident = create_incident(board, clock, complaints=[str(ticket.id)])
     client = app.test_client()
     sign_in(client, "binh@example.vn")
     for path in ("/board/incidents/", f"/board/incidents/{incident.id}", f"/board/incidents/{incident.id}/notice",
@@ -483,15 +464,15 @@ def test_a_customer_reaches_none_of_the_board_pages_and_no_other_customers_evide
 
 
 def test_a_complaint_reference_too_large_or_odd_is_not_found(board, clock):
-    create(board, clock)
+    create_incident(board, clock)
     for reference in ("KN-2026-" + TOO_LARGE, "KN-2026-0", "KN-0000-0001", "x" * 5000, "KN-2026-0001%00"):
         assert board.get(f"/board/incidents/raise/{reference}").status_code == 404, reference
 
 
 def test_markup_in_a_close_reason_and_in_the_titles_offered_is_text(board, clock):
     ticket = new_ticket("leak_complaint", email="la@example.vn")
-    create(board, clock, title=XSS[:200])
-    incident = create(board, clock, title="Sự cố thứ hai")
+    create_incident(board, clock, title=XSS[:200])
+    incident = create_incident(board, clock, title="Sự cố thứ hai")
     path = f"/board/incidents/{incident.id}"
     csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
     response = board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": str(incident.version),
@@ -510,14 +491,14 @@ def test_every_change_through_these_pages_is_audited(app, board, clock):
     an = make_customer()
     binh = make_customer("binh@example.vn", name="Trần Bình", phone_normalized="+84912000111", order="DH-B")
     ticket = new_ticket("leak_complaint", email="la@example.vn")
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     path = f"/board/incidents/{incident.id}"
     csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
-    data = {f"edit-{key}": value for key, value in incident_data(board, clock, title="Tiêu đề mới").items()}
+    data = {f"edit-{key}": value for key, value in incident_form(board, clock, title="Tiêu đề mới").items()}
     data.update({"edit-csrf_token": csrf, "edit-version": str(incident.version)})
     assert board.post(f"{path}/edit", data=data).status_code == 303
     raise_path = f"/board/incidents/raise/{ticket.reference}"
-    assert board.post(raise_path, data={"csrf_token": token(board, raise_path),
+    assert board.post(raise_path, data={"csrf_token": csrf_token(board, raise_path),
                                         "incident": str(incident.id)}).status_code == 303
     assert board.post(f"{path}/customers/pick", data={"csrf_token": csrf, "customer_id": str(an.id)}).status_code == 303
     assert upload(board, incident, b"binh@example.vn\n").status_code == 200
@@ -526,7 +507,8 @@ def test_every_change_through_these_pages_is_audited(app, board, clock):
     db.session.expire_all()
     version = str(db.session.get(BreachIncident, incident.id).version)
     assert board.post(f"{path}/authority-notice", data={
-        "notice-csrf_token": csrf, "notice-version": version, "notice-sent_at": local(clock.now() - timedelta(hours=1)),
+        "notice-csrf_token": csrf, "notice-version": version,
+        "notice-sent_at": local_input(clock.now() - timedelta(hours=1)),
         "notice-reference": "CV-12"}).status_code == 303
     db.session.expire_all()
     version = str(db.session.get(BreachIncident, incident.id).version)
@@ -547,7 +529,7 @@ def test_every_change_through_these_pages_is_audited(app, board, clock):
 
 def test_the_page_after_an_import_logs_the_customers_it_shows(board, clock):
     an = make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     response = upload(board, incident, b"an.nguyen@example.vn\n")
     assert "Nguyễn Văn An" in page_text(response)
     db.session.expire_all()
@@ -558,7 +540,7 @@ def test_the_page_after_an_import_logs_the_customers_it_shows(board, clock):
 def test_a_closed_incident_and_an_older_page_of_history_stay_within_six_statements(app, board, clock):
     customers = [make_customer(f"k{number}@example.vn", name=f"Khách {number}", order=f"DH-{number}")
                  for number in range(3)]
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     path = f"/board/incidents/{incident.id}"
     csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
     assert board.post(f"{path}/close", data={"close-csrf_token": csrf, "close-version": str(incident.version),
@@ -648,7 +630,7 @@ def test_an_odd_file_name_is_downloaded_under_a_safe_header(app, complainant, bo
                                   "an.nguyen@example.vn\u202e", "0903\u00a0123\u00a0456"])
 def test_an_odd_search_on_the_list_page_shows_the_page_and_adds_nobody(board, clock, text):
     make_customer()
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     before = state()
     response = board.get(f"/board/incidents/{incident.id}/customers", query_string={"q": text})
     assert response.status_code == 200
@@ -675,16 +657,16 @@ def test_a_customer_cannot_download_another_customers_file_through_their_own_req
 
 
 def test_files_in_place_of_text_fields_change_nothing(app, board, clock):
-    incident = create(board, clock)
+    incident = create_incident(board, clock)
     path = f"/board/incidents/{incident.id}"
     csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
     before = state()
-    data = incident_data(board, clock)
+    data = incident_form(board, clock)
     for name in ("title", "discovered_at", "categories"):
         sent = {**data, name: (io.BytesIO(b"<script>x</script>"), "x.txt")}
-        response = board.post(NEW, data=sent, content_type="multipart/form-data")
+        response = board.post(NEW_INCIDENT, data=sent, content_type="multipart/form-data")
         assert response.status_code == 400, name
-    for name, fields in (("notice", {"sent_at": local(clock.now()), "reference": "CV"}),
+    for name, fields in (("notice", {"sent_at": local_input(clock.now()), "reference": "CV"}),
                          ("close", {"reason": "Báo nhầm hoàn toàn"})):
         for field in (*fields, "version"):
             sent = {f"{name}-csrf_token": csrf, f"{name}-version": str(incident.version),
@@ -708,9 +690,9 @@ def test_files_in_place_of_text_fields_change_nothing(app, board, clock):
 
 @pytest.mark.parametrize("body", [{"title": 123, "discovered_at": ["x"], "categories": {"a": 1}}, [1, 2], "x", None])
 def test_a_json_body_is_no_form_and_changes_nothing(board, clock, body):
-    csrf = token(board, NEW)
+    csrf = csrf_token(board, NEW_INCIDENT)
     before = state()
-    for path in (NEW, "/board/inspection/pack"):
+    for path in (NEW_INCIDENT, "/board/inspection/pack"):
         response = board.post(path, json=body, headers={"X-CSRFToken": csrf})
         assert response.status_code == 400, path
     assert state() == before
@@ -725,12 +707,12 @@ def test_a_staff_name_with_markup_or_a_formula_is_text_on_every_page_and_in_the_
     assert viewer.get(f"/board/customers/{an.id}").status_code == 200
     board.member.full_name = f"@SUM(1) {XSS}"[:200]
     db.session.commit()
-    incident = create(board, clock, complaints=[str(ticket.id)])
+    incident = create_incident(board, clock, complaints=[str(ticket.id)])
     path = f"/board/incidents/{incident.id}"
     csrf = CSRF_FIELD.search(page_text(board.get(path))).group(1)
     assert board.post(f"{path}/authority-notice", data={
         "notice-csrf_token": csrf, "notice-version": str(incident.version),
-        "notice-sent_at": local(clock.now() - timedelta(hours=1)), "notice-reference": "CV-1"}).status_code == 303
+        "notice-sent_at": local_input(clock.now() - timedelta(hours=1)), "notice-reference": "CV-1"}).status_code == 303
     for page in ("/board/oversight", f"/board/oversight/members/{care.id}", f"/board/tickets/{ticket.reference}",
                  path, f"{path}/notice", f"{path}/record"):
         text = page_text(board.get(page))
