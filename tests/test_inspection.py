@@ -19,7 +19,8 @@ from portal.consent.models import ConsentEntry
 from portal.db import db
 from portal.enums import ViewedPage
 from portal.incidents.models import AffectedCustomer, BreachIncident
-from portal.inspection.pack import clock_outcome, neutralise
+from portal.inspection.pack import clock_outcome
+from portal.spreadsheets import safe_cell
 from portal.tickets.due import local_date
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import count, counted_statements, csrf_token, page_text, sign_in_staff
@@ -201,11 +202,11 @@ def test_clock_outcome_at_its_edges(world, clock):
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\t=1", "\r=1"])
 def test_formulas_are_neutralised(text):
-    assert neutralise(text) == "'" + text
+    assert safe_cell(text) == "'" + text
 
 
 def test_plain_cells_are_kept():
-    assert neutralise("Nguyễn 1-2") == "Nguyễn 1-2" and neutralise(None) == "" and neutralise(12) == "12"
+    assert safe_cell("Nguyễn 1-2") == "Nguyễn 1-2" and safe_cell(None) == "" and safe_cell(12) == "12"
 
 
 def test_the_pack_is_vietnamese_by_default(board_client, world):

@@ -25,6 +25,7 @@ from portal.customers.services import MAX_NOTES, clean_contact, clean_name, clea
 from portal.db import db
 from portal.enums import ActorKind, ConsentMethod, DataSource, Purpose
 from portal.rights.services import suppressed_among
+from portal.spreadsheets import FORMULA_STARTS, safe_cell
 
 BATCH_ROWS = 500
 MAX_FIELD = 10_000  # characters in one cell: more is a damaged file, not a customer's data
@@ -33,7 +34,6 @@ CHUNK_BYTES = 1 << 16
 ACTOR = "cli"
 ACTOR_NAME = "import"
 # A cell that starts with one of these is run as a formula by a spreadsheet that opens the file.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTACT_COLUMNS = {"email_personal": "email:personal", "email_company": "email:company",
                    "phone_mobile": "phone:mobile", "phone_home": "phone:home", "phone_office": "phone:office",
                    "address_home": "address:home", "address_office": "address:office"}
@@ -321,12 +321,11 @@ def _insert_details(rows: list[ImportRow], ids: dict[str, int], now: datetime) -
 # --- the report ---------------------------------------------------------------------------------------
 
 
-def safe_cell(value: str) -> str:
-    """A cell of the report that no spreadsheet will run as a formula: one that starts like one is
-    written after an apostrophe, which spreadsheets show as text."""
-    text = "".join(ch for ch in " ".join(str(value).split()) if ord(ch) >= 32 and ord(ch) != 127)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+def report_cell(value: str) -> str:
+    """A cell of the report on one line, without control characters, that no spreadsheet will run
+    as a formula."""
+    return safe_cell("".join(ch for ch in " ".join(str(value).split()) if ord(ch) >= 32 and ord(ch) != 127))
 
 
 def report_line(refusal: Refusal) -> list[str]:
-    return [str(refusal.row), safe_cell(refusal.external_id), safe_cell(refusal.reason)]
+    return [str(refusal.row), report_cell(refusal.external_id), report_cell(refusal.reason)]

@@ -32,6 +32,7 @@ from portal.i18n import LOCALE_NAMES
 from portal.incidents.documents import notice_state
 from portal.incidents.models import DATA_CATEGORIES, AffectedCustomer, BreachIncident, format_incident_reference
 from portal.outbox.models import OutboxMessage, OutboxStatus
+from portal.spreadsheets import safe_cell
 from portal.staff.models import StaffMember
 from portal.tickets.due import LOCAL_TZ
 from portal.tickets.models import Ticket, format_reference
@@ -39,7 +40,6 @@ from portal.tickets.models import Ticket, format_reference
 MAX_DAYS = 400  # the longest range one pack covers
 PACK_LOCALES = dict(LOCALE_NAMES)  # the pack is written in one of the portal's languages
 ROWS_PER_FETCH = 500
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # How a clock ended, or stands: what requests.csv says in its two clock columns.
 MET, MISSED, OPEN, OPEN_LATE = "met", "missed", "open", "open_late"
@@ -107,12 +107,6 @@ def clock_outcome(due: datetime, done: datetime | None, now: datetime) -> str:
     return OPEN_LATE if now > due else OPEN
 
 
-def neutralise(value) -> str:
-    """A cell's text, with a leading apostrophe when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def local_time(moment: datetime | None) -> str:
     """A moment in Vietnam time, as every spreadsheet reads it: 2026-11-30 14:05."""
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
@@ -136,9 +130,9 @@ def write_pack(target, date_from: date, date_to: date, now: datetime, made_by: s
 def _write_csv(archive: zipfile.ZipFile, name: str, summary: Summary, header: list, rows: Iterable[list]) -> None:
     with archive.open(name, "w") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         writer = csv.writer(text)
-        writer.writerow([neutralise(title) for title in header])
+        writer.writerow([safe_cell(title) for title in header])
         for row in rows:
-            writer.writerow([neutralise(cell) for cell in row])
+            writer.writerow([safe_cell(cell) for cell in row])
             summary.rows[name] += 1
 
 
