@@ -20,6 +20,7 @@ from portal.db import db
 from portal.enums import ViewedPage
 from portal.incidents.models import AffectedCustomer, BreachIncident
 from portal.inspection.pack import clock_outcome
+from portal.outbox.models import OutboxMessage
 from portal.spreadsheets import safe_cell
 from portal.tickets.due import local_date
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
@@ -32,7 +33,7 @@ CONSENT_COLUMNS = ["Recorded at", "Customer no.", "Purpose", "Given or withdrawn
                    "Privacy notice version", "Recorded by"]
 BREACH_COLUMNS = ["Incident reference", "Title", "Status", "Discovered", "Categories of data", "Affected customers",
                   "Authority notice due", "Authority notice sent", "Sent by", "Authority's reference",
-                  "Authority notice", "Customers' notice started", "Customers' notices queued",
+                  "Authority notice", "Customers' notice started", "Customers' notices e-mailed",
                   "Customers' notices delivered"]
 ACCESS_COLUMNS = ["Viewed at", "Staff member", "Role", "Customer no.", "Page", "Request reference"]
 
@@ -72,8 +73,12 @@ def world(app, clock):
                              created_at=now - timedelta(days=70))
     db.session.add_all([incident, earlier])
     db.session.flush()
+    notice = OutboxMessage(message_id="<notice-1@khoingo.net>", recipient="an@example.vn", subject="Thông báo",
+                           body_text="", body_html="", locale="vi", purpose="incident_notice")
+    db.session.add(notice)
+    db.session.flush()
     db.session.add(AffectedCustomer(incident_id=incident.id, customer_id=customer.id, source="picked",
-                                    notice_queued_at=now - timedelta(days=5)))
+                                    notice_queued_at=now - timedelta(days=5), outbox_id=notice.id))
     log_customer_views(care, [customer.id], ViewedPage.TICKET, now - timedelta(days=3), ticket=met)
     log_customer_views(care, [customer.id], ViewedPage.SEARCH, now - timedelta(days=80))
     db.session.commit()
@@ -152,7 +157,7 @@ def test_the_pack_holds_the_registers_of_the_range(board_client, world):
     assert breach["Incident reference"] == world["incident"].reference and breach["Title"] == "'+Lộ danh sách"
     assert breach["Categories of data"] == "Full name; Phone number" and breach["Affected customers"] == "1"
     assert breach["Sent by"] == "Trần Thị Giám Đốc" and breach["Authority's reference"] == "A05-1"
-    assert breach["Authority notice"] == "sent late" and breach["Customers' notices queued"] == "1"
+    assert breach["Authority notice"] == "sent late" and breach["Customers' notices e-mailed"] == "1"
 
     assert len(access) == 2
     view = dict(zip(ACCESS_COLUMNS, access[1], strict=True))

@@ -196,7 +196,7 @@ def _breach_header() -> list:
     return [_l("Incident reference"), _l("Title"), _l("Status"), _l("Discovered"), _l("Categories of data"),
             _l("Affected customers"), _l("Authority notice due"), _l("Authority notice sent"), _l("Sent by"),
             _l("Authority's reference"), _l("Authority notice"), _l("Customers' notice started"),
-            _l("Customers' notices queued"), _l("Customers' notices delivered")]
+            _l("Customers' notices e-mailed"), _l("Customers' notices delivered")]
 
 
 def _breach_rows(start: datetime, end: datetime, now: datetime, summary: Summary):
@@ -211,20 +211,20 @@ def _breach_rows(start: datetime, end: datetime, now: datetime, summary: Summary
                                            OutboxMessage.status == OutboxStatus.SENT))
                  .where(affected.incident_id == BreachIncident.id).scalar_subquery())
     sender = select(StaffMember.full_name).where(StaffMember.id == BreachIncident.authority_notified_by_id)
-    statement = (select(BreachIncident, count(), count(affected.notice_queued_at.is_not(None)), delivered,
+    statement = (select(BreachIncident, count(), count(affected.outbox_id.is_not(None)), delivered,
                         sender.scalar_subquery())
                  .where(BreachIncident.discovered_at >= start, BreachIncident.discovered_at < end)
                  .order_by(BreachIncident.discovered_at, BreachIncident.id))
-    for incident, affected_count, queued, delivered_count, sent_by in _streamed(statement):
+    for incident, affected_count, emailed, delivered_count, sent_by in _streamed(statement):
         sent, state = incident.authority_notified_at, notice_state(incident, now)
         summary.notices[state] += 1
         summary.affected += affected_count
-        summary.customers_notified += queued
+        summary.customers_notified += emailed  # those without an address are told another way
         categories = "; ".join(str(DATA_CATEGORIES[key]) for key in incident.categories or [] if key in DATA_CATEGORIES)
         yield [format_incident_reference(incident.created_at.year, incident.id), incident.title, incident.status.title,
                local_time(incident.discovered_at), categories, affected_count, local_time(incident.authority_due_at),
                local_time(sent), sent_by or "", incident.authority_reference or "", NOTICE_STATES[state],
-               local_time(incident.customers_notice_started_at), queued, delivered_count]
+               local_time(incident.customers_notice_started_at), emailed, delivered_count]
 
 
 # --- access_log.csv -------------------------------------------------------------------------------
