@@ -503,6 +503,15 @@ def test_a_complaint_filed_without_the_forms_details_can_still_be_answered(board
     assert db.session.get(LeakComplaintDetails, ticket.id).finding == "unclear"
 
 
+def test_an_erasure_step_rolled_back_keeps_the_evidence_file_its_row_names(customer_client, clock):
+    ticket = _ticket(_leak(customer_client, clock, evidence=_files(("ảnh chụp.png", PNG))))
+    stored = db.session.get(LeakComplaintDetails, ticket.id).evidence[0].path
+    customer = db.session.get(Ticket, ticket.id).customer
+    erasure.tickets_anonymised(SimpleNamespace(ticket_id=0), customer, clock.now())
+    db.session.rollback()  # the step failed: nothing of it stays
+    assert os.path.exists(stored) and len(db.session.get(LeakComplaintDetails, ticket.id).evidence) == 1
+
+
 def test_erasing_the_customer_erases_the_complaints_words_and_files_and_keeps_the_register(customer_client, clock):
     ticket = _ticket(_leak(customer_client, clock, evidence=_files(("ảnh chụp.png", PNG))))
     stored = db.session.get(LeakComplaintDetails, ticket.id).evidence[0].path

@@ -25,8 +25,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from wtforms.validators import ValidationError
 
+from portal.db import db
 from portal.tickets.kinds.base import DetailsNotStored
 
 # What a file's first bytes must be, and the extension it is stored and must be named with.
@@ -175,6 +178,27 @@ def write_evidence(read: list[tuple[str, str, bytes]]) -> list[dict]:
     return rows
 
 
+def remove_after_commit(path: str) -> None:
+    """Remove the file at ``path`` once the transaction that dropped its row commits (never before:
+    a rollback brings the row back, and it must still find its file)."""
+    db.session.info.setdefault(_TO_REMOVE, []).append(path)
+
+
+_TO_REMOVE = "evidence_files_to_remove"
+
+
+@event.listens_for(Session, "after_commit")
+def _remove_dropped_files(session) -> None:
+    for path in session.info.pop(_TO_REMOVE, []):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_files_of_rows_kept(session) -> None:
+    session.info.pop(_TO_REMOVE, None)
+
+
 def remove_orphan_files(known_names: set[str], now: datetime) -> int:
     """Remove the files in ``UPLOAD_DIR`` that look like evidence, are older than ORPHAN_AGE and are
     not in ``known_names`` (the stored names the database lists). Return how many went."""
@@ -184,8 +208,10 @@ def remove_orphan_files(known_names: set[str], now: datetime) -> int:
     removed = 0
     oldest = (now - ORPHAN_AGE).timestamp()
     for entry in os.scandir(folder):
-        if (entry.is_file(follow_symlinks=False) and STORED_NAME.fullmatch(entry.name)
-                and entry.name not in known_names and entry.stat().st_mtime < oldest):
-            os.remove(entry.path)
-            removed += 1
+        if not STORED_NAME.fullmatch(entry.name) or entry.name in known_names:
+            continue
+        with contextlib.suppress(FileNotFoundError):  # another worker's sweep got there first
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < oldest:
+                os.remove(entry.path)
+                removed += 1
     return removed

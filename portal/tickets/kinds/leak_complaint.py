@@ -31,7 +31,7 @@ from portal.forms import no_control_characters
 from portal.tickets.due import local_date
 from portal.tickets.forms import RequestMessageForm, message_field
 from portal.tickets.kinds.base import RequestKind, register
-from portal.tickets.kinds.evidence import EVIDENCE_TYPES, read_evidence, write_evidence
+from portal.tickets.kinds.evidence import EVIDENCE_TYPES, read_evidence, remove_after_commit, write_evidence
 
 FIRST_RESPONSE_HOURS = 24  # the company's own promise for complaints and misuse reports
 
@@ -251,8 +251,7 @@ class LeakComplaint(RequestKind):
         details.third_party_name = details.third_party_phone = details.third_party_url = None
         details.leaked_other = None
         for evidence in list(details.evidence):
-            if os.path.exists(evidence.path):
-                os.remove(evidence.path)
+            remove_after_commit(evidence.path)
             details.evidence.remove(evidence)
 
 
