@@ -23,8 +23,9 @@ limiter = Limiter(key_func=get_remote_address)
 def init_limiter(app) -> None:
     """Attach the limiter. Every limit of the portal is on a view's decorator, which checks it when the
     view runs; the extension's own check before every request looks only for default, application
-    and blueprint limits, which the portal does not declare — so it is taken off, and put back the
-    moment such a limit is configured."""
+    and blueprint limits, which the portal does not declare — so it is taken off, unless such a limit
+    is declared when the app is built (RATELIMIT_DEFAULT or APPLICATION, ``limiter.limit(blueprint)``;
+    tests/test_security_defaults.py checks that a default limit still applies)."""
     limiter.init_app(app)
     limits = limiter.limit_manager
     checks = app.before_request_funcs.get(None, [])

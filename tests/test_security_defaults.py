@@ -19,6 +19,7 @@ import portal
 from portal import create_app
 from portal.db import db
 from portal.email_links import EmailLink
+from portal.extensions import limiter
 from portal.hashing import verify_password
 from portal.outbox.delivery import deliver_due
 from portal.outbox.models import OutboxMessage
@@ -299,3 +300,13 @@ def test_without_a_usable_link_in_the_browser_the_page_says_the_link_does_not_wo
     response = client.get(path, follow_redirects=True)
     assert response.status_code == 410
     assert "Liên kết này không còn dùng được" in unescape(response.get_data(as_text=True))
+
+
+def test_a_default_rate_limit_configured_still_applies_to_every_page(make_app):
+    """The limiter's check before every request is taken off only while no default limit exists."""
+    app = make_app(RATELIMIT_DEFAULT="2 per minute", RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    try:
+        assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]
+    finally:  # the limiter is one object for every app of the process: the next apps get none
+        limiter.limit_manager.set_default_limits([])

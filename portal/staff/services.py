@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from portal import email_links
@@ -248,7 +249,7 @@ def active_staff_session(key: str, now: datetime) -> LiveStaffSession | None:
     if row is None or row.ended_at is not None:
         return None
     live = LiveStaffSession(row.session_id, row.session_created_at, row.last_seen_at, _member_from(row))
-    reason = "deactivated" if not live.staff.is_active else timeout_reason(live, now)
+    reason = "deactivated" if not row.is_active else timeout_reason(live, now)
     if reason:
         end_staff_session(db.session.get(StaffSession, live.id), now, reason)
         return None
@@ -256,12 +257,16 @@ def active_staff_session(key: str, now: datetime) -> LiveStaffSession | None:
 
 
 def _member_from(row) -> StaffMember:
-    """The member of a session row, as the session's persistent object (the one already in the
-    session if there is one)."""
+    """The member of a session row, as the session's persistent object: the one already in the
+    session (a long-lived session's, as the CLI's) brought up to the row just read, or a new one."""
+    values = {column.key: row._mapping[column] for column in StaffMember.__table__.columns}
     present = db.session.identity_map.get(identity_key(StaffMember, row.id))
     if present is not None:
+        if present not in db.session.dirty:  # never over a change of this transaction
+            for key, value in values.items():
+                set_committed_value(present, key, value)
         return present
-    member = StaffMember(**{column.key: row._mapping[column] for column in StaffMember.__table__.columns})
+    member = StaffMember(**values)
     make_transient_to_detached(member)
     db.session.add(member)
     return member
