@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, String
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
@@ -96,3 +97,10 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+def insert_skipping_existing(table, unique_columns: list[str]):
+    """``INSERT ... ON CONFLICT (unique_columns) DO NOTHING`` for this session's database (PostgreSQL
+    or SQLite): of two transactions inserting the same row, one stores it and the other skips it."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=unique_columns)

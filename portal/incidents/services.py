@@ -16,13 +16,12 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.account.models import ContactPoint, Customer
 from portal.audit.services import record
 from portal.complaints.services import COMPLAINT_KINDS
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
-from portal.db import db
+from portal.db import db, insert_skipping_existing
 from portal.enums import Channel
 from portal.i18n import TIMEZONE
 from portal.incidents.models import (
@@ -279,17 +278,15 @@ def add_affected(incident: BreachIncident, customer_ids: Iterable[int], source: 
     customers = sorted(set(customer_ids))
     if not customers:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = AffectedCustomer.__table__
-    statement = insert(table).on_conflict_do_nothing(index_elements=["incident_id", "customer_id"])
+    statement = insert_skipping_existing(AffectedCustomer.__table__, ["incident_id", "customer_id"])
     added = 0
     for start in range(0, len(customers), INSERT_ROWS):
         rows = [{"incident_id": incident.id, "customer_id": customer, "source": source, "added_at": now,
                  "added_by_id": member.id if member is not None else None}
                 for customer in customers[start:start + INSERT_ROWS]]
         # RETURNING names the rows inserted (not those skipped): the drivers' row counts do not say it
-        added += len(db.session.execute(statement.values(rows).returning(table.c.customer_id)).all())
+        inserted = statement.values(rows).returning(AffectedCustomer.__table__.c.customer_id)
+        added += len(db.session.execute(inserted).all())
     return added
 
 

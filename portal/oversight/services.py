@@ -16,13 +16,12 @@ from datetime import date, datetime, timedelta
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.account.models import Customer
 from portal.audit.access_log import local_day, log_customer_views
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
-from portal.db import MAX_ROW_ID, db
+from portal.db import MAX_ROW_ID, db, insert_skipping_existing
 from portal.enums import Role, ViewedPage
 from portal.i18n import DEFAULT_LOCALE
 from portal.outbox.services import queue_email
@@ -106,11 +105,9 @@ def _raise(staff_id: int, day: date, count: int, usual: float, thresholds: dict,
     values = {"staff_id": staff_id, "day": day, "distinct_customers": count, "usual": round(usual, 1),
               "threshold_customers": thresholds["distinct_customers"], "threshold_factor": thresholds["factor"],
               "raised_at": now}
-    # INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike): of two workers, one stores it.
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stored = db.session.execute(dialect.insert(OversightAlert).values(**values)
-                                .on_conflict_do_nothing(index_elements=["staff_id", "day"])
-                                .returning(OversightAlert.id)).scalar()
+    # Of two workers raising the same alert, one stores it.
+    stored = db.session.execute(insert_skipping_existing(OversightAlert.__table__, ["staff_id", "day"])
+                                .values(**values).returning(OversightAlert.__table__.c.id)).scalar()
     if stored is None:
         return False
     alert = OversightAlert(id=stored, **values)  # for the e-mail; the row is stored already
