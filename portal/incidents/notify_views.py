@@ -40,13 +40,6 @@ def incident_notice_forms(back: str = "") -> dict:
     return {"start": StartNoticeForm(formdata=None, back=back), "resume": ResumeNoticeForm(formdata=None, back=back)}
 
 
-def _incident(incident_id: int) -> BreachIncident:
-    incident = db.session.get(BreachIncident, incident_id)
-    if incident is None:
-        abort(404)
-    return incident
-
-
 def _back(incident: BreachIncident, form) -> str:
     """Back to the page the form was on (the incident page or this one), never anywhere else."""
     back = (form.back.data or "").split("#")[0]
@@ -65,14 +58,14 @@ def _page(incident: BreachIncident, form=None, status: int = 200):
 @staff_required("incident.manage")
 def customer_notice(incident_id: int):
     """The notice to the affected customers, on a page of its own: its progress and its buttons."""
-    return _page(_incident(incident_id))
+    return _page(db.get_or_404(BreachIncident, incident_id))
 
 
 @bp.route("/<int:incident_id>/notify", methods=["POST"])
 @staff_required("incident.manage")
 def start_notice(incident_id: int):
     """Start the notice and queue its first batch; the worker queues the rest."""
-    incident = _incident(incident_id)
+    incident = db.get_or_404(BreachIncident, incident_id)
     form = StartNoticeForm()
     if not form.validate_on_submit():
         return _page(incident, form, 400)
@@ -97,7 +90,7 @@ def start_notice(incident_id: int):
 @staff_required("incident.manage")
 def resume_notice(incident_id: int):
     """Queue one more batch now, rather than wait for the worker."""
-    incident = _incident(incident_id)
+    incident = db.get_or_404(BreachIncident, incident_id)
     form = ResumeNoticeForm()
     if not form.validate_on_submit():
         abort(400)

@@ -62,13 +62,6 @@ def _register_upload_limit(state) -> None:
     state.app.before_request_funcs.setdefault(None, []).insert(0, allow_import_uploads)
 
 
-def _incident(incident_id: int) -> BreachIncident:
-    incident = db.session.get(BreachIncident, incident_id)
-    if incident is None:
-        abort(404)
-    return incident
-
-
 def _details(form) -> services.Details:
     return services.Details(
         title=form.title.data or "", discovered_at=services.from_local(form.discovered_at.data),
@@ -190,7 +183,7 @@ def show(incident_id: int):
 def _change(incident_id: int, posted: str, apply, success: str):
     """Validate the posted form of the incident's page and ``apply(incident, form)``; commit once, or
     show the page again with what was typed and why nothing was saved."""
-    incident = _incident(incident_id)
+    incident = db.get_or_404(BreachIncident, incident_id)
     forms = IncidentForms(incident, posted)
     form = forms.current()
     if not form.validate_on_submit():
@@ -214,7 +207,7 @@ def _change(incident_id: int, posted: str, apply, success: str):
 
 
 def _stale(incident_id: int, forms: IncidentForms):
-    incident = _incident(incident_id)
+    incident = db.get_or_404(BreachIncident, incident_id)
     forms.current().version.data = str(incident.version)
     return _page(incident_id, forms, 409, _stale_message())
 
@@ -286,7 +279,7 @@ def _customers_page(incident: BreachIncident, status: int = 200, result=None, im
 @staff_required("incident.manage")
 def customers(incident_id: int):
     """The incident's affected customers, fifty a page, and the search to add more."""
-    return _customers_page(_incident(incident_id))
+    return _customers_page(db.get_or_404(BreachIncident, incident_id))
 
 
 def _back_to_customers(incident_id: int, message: str, category: str = "success"):
@@ -299,7 +292,7 @@ def _back_to_customers(incident_id: int, message: str, category: str = "success"
 @staff_required("incident.manage")
 def pick_customer(incident_id: int):
     """Add a customer found by the search."""
-    incident = _incident(incident_id)
+    incident = db.get_or_404(BreachIncident, incident_id)
     form = PickCustomerForm()
     if not form.validate_on_submit():
         return _back_to_customers(incident_id, _("Reload the page and try again."), "error")
@@ -317,7 +310,7 @@ def pick_customer(incident_id: int):
 @staff_required("incident.manage")
 def remove_customer(incident_id: int, affected_id: int):
     """Take a customer off the list (only while their notice is not queued)."""
-    incident = _incident(incident_id)
+    incident = db.get_or_404(BreachIncident, incident_id)
     if not RemoveCustomerForm().validate_on_submit():
         return _back_to_customers(incident_id, _("Reload the page and try again."), "error")
     try:
@@ -335,7 +328,7 @@ def remove_customer(incident_id: int, affected_id: int):
 @staff_required("incident.manage")
 def import_customers(incident_id: int):
     """Add the customers a CSV file names; the page says what was added and what matched nobody."""
-    incident = _incident(incident_id)
+    incident = db.get_or_404(BreachIncident, incident_id)
     form = ImportForm()
     if not form.validate_on_submit():
         return _customers_page(incident, 400, problem=_("Reload the page and try again."))
@@ -373,7 +366,7 @@ def raise_complaint(reference: str):
     if form.is_submitted():
         status = 400
         if form.validate_on_submit():
-            incident = _incident(form.incident.data)
+            incident = db.get_or_404(BreachIncident, form.incident.data)
             try:
                 services.raise_complaints(incident, current_user.staff, [ticket.id], clock.now())
             except services.IncidentProblem as problem:
