@@ -13,6 +13,7 @@ from functools import wraps
 
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
+from sqlalchemy import update
 
 from portal import clock
 from portal.db import db
@@ -56,21 +57,19 @@ def timeout_reason(row, now: datetime) -> str | None:
     return None
 
 
-def resume_session(key: str, find_live_session, make_principal, note_seen=None):
+def resume_session(key: str, find_live_session, make_principal, session_model):
     """The principal of a live session, or None. ``find_live_session(key, now)`` ends a session
-    that has timed out (that end is committed, so it is recorded); a live one's idle clock moves on
-    (``note_seen(row, now)``, or setting its ``last_seen_at``) at most once a minute: a write on
-    every page would cost more than the precision is worth."""
+    that has timed out (that end is committed, so it is recorded); a live one's idle clock (the
+    ``last_seen_at`` of its ``session_model`` row) moves on at most once a minute, by one UPDATE: a
+    write on every page would cost more than the precision is worth."""
     now = clock.now()
     row = find_live_session(key, now)
     if row is None:
         db.session.commit()
         return None
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        if note_seen is None:
-            row.last_seen_at = now
-        else:
-            note_seen(row, now)
+        db.session.execute(update(session_model).where(session_model.id == row.id).values(last_seen_at=now)
+                           .execution_options(synchronize_session=False))
         db.session.commit()
     return make_principal(row, key)
 

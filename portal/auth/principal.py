@@ -9,7 +9,7 @@ from flask_login import UserMixin
 
 from portal.access import principal_loader, resume_session
 from portal.auth.models import CustomerSession
-from portal.auth.services import end_session, live_session, note_seen, remember_language
+from portal.auth.services import end_session, live_session, remember_language
 from portal.db import db
 
 
@@ -92,4 +92,4 @@ class CustomerPrincipal(UserMixin):
 
 @principal_loader("c")
 def load_customer(key: str) -> CustomerPrincipal | None:
-    return resume_session(key, live_session, CustomerPrincipal, note_seen)
+    return resume_session(key, live_session, CustomerPrincipal, CustomerSession)

@@ -241,12 +241,6 @@ def live_session(key: str, now: datetime):
     return row
 
 
-def note_seen(row, now: datetime) -> None:
-    """Move a live session's idle clock on."""
-    db.session.execute(update(CustomerSession).where(CustomerSession.id == row.id).values(last_seen_at=now)
-                       .execution_options(synchronize_session=False))
-
-
 def remember_language(customer_id: int, locale: str) -> None:
     """Keep the customer's language choice on their record (their e-mails use it too)."""
     customer = db.session.get(Customer, customer_id)

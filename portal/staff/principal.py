@@ -15,7 +15,6 @@ from portal.staff.services import (
     LiveStaffSession,
     active_staff_session,
     end_staff_session,
-    note_staff_seen,
     remember_language,
 )
 
@@ -59,4 +58,4 @@ class StaffPrincipal(UserMixin):
 
 @principal_loader("s")
 def load_staff(key: str) -> StaffPrincipal | None:
-    return resume_session(key, active_staff_session, StaffPrincipal, note_staff_seen)
+    return resume_session(key, active_staff_session, StaffPrincipal, StaffSession)

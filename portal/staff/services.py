@@ -272,12 +272,6 @@ def _member_from(row) -> StaffMember:
     return member
 
 
-def note_staff_seen(row: LiveStaffSession, now: datetime) -> None:
-    """Move a live session's idle clock on."""
-    db.session.execute(update(StaffSession).where(StaffSession.id == row.id).values(last_seen_at=now)
-                       .execution_options(synchronize_session=False))
-
-
 def remember_language(member: StaffMember, locale: str) -> None:
     """Keep the member's language choice (their pages and e-mails use it)."""
     if member.preferred_locale != locale:
