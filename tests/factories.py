@@ -7,6 +7,7 @@ adjusted, so a test's ticket has its routing, clocks and thread as a customer's 
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pyotp
@@ -24,6 +25,10 @@ from portal.tickets.models import Ticket
 from portal.tickets.settings import save_queue_setting
 from tests.helpers import STAFF_PASSWORD
 
+# Order references are unique: each customer made gets the next number (a hash of the address could
+# give two customers of one test the same; the explicit ones tests choose are DH-2026-...).
+_ORDER_NUMBERS = itertools.count(1)
+
 
 def make_customer(email: str = "an.nguyen@example.vn", name: str = "Nguyễn Văn An", **extra) -> Customer:
     """A customer with an e-mail address, a phone, an address, an order and two consent entries."""
@@ -39,7 +44,7 @@ def make_customer(email: str = "an.nguyen@example.vn", name: str = "Nguyễn Vă
                      value=extra.get("address", "12 Lê Lợi, Quận 1, TP. Hồ Chí Minh"),
                      value_normalized="", source="web_form"),
     ]
-    customer.orders = [Order(reference=extra.get("order", f"DH-2026-{abs(hash(email)) % 100000:05d}"),
+    customer.orders = [Order(reference=extra.get("order", f"DH-2025-{next(_ORDER_NUMBERS):05d}"),
                              description="Camera IP 4MP", ordered_on=now.date() - timedelta(days=100),
                              warranty_ends_on=now.date() + timedelta(days=600))]
     db.session.add(customer)
