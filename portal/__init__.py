@@ -71,6 +71,7 @@ def _load_config(app: Flask, test_config: dict | None) -> None:
 
 def _init_extensions(app: Flask) -> None:
     database.db.init_app(app)
+    database.init_engine(app)
     migrate.init_app(app, database.db, directory=os.path.join(ROOT, "portal", "migrations"), render_as_batch=True)
     csrf.init_app(app)
     # before the form token is read, which reads the body

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import update
 
 from portal import clock
-from portal.db import db
+from portal.db import db, write_plain
 from portal.extensions import login_manager
 
 # Writing last_seen_at on every request would cost a write per page; a minute's precision is plenty
@@ -68,9 +68,8 @@ def resume_session(key: str, find_live_session, make_principal, session_model):
         db.session.commit()
         return None
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        db.session.execute(update(session_model).where(session_model.id == row.id).values(last_seen_at=now)
-                           .execution_options(synchronize_session=False))
-        db.session.commit()
+        write_plain(update(session_model).where(session_model.id == row.id).values(last_seen_at=now))
+        db.session.commit()  # with what the request did before, if anything
     return make_principal(row, key)
 
 

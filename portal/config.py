@@ -120,10 +120,8 @@ def derive(config) -> None:
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + os.path.join(config["INSTANCE_PATH"], "portal.db")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    # A pooled connection to a server is tested before each use (a restarted server costs no failed
-    # page); a SQLite file has no server to lose, and the test would cost every page a statement.
-    on_a_server = make_url(config["DATABASE_URL"]).get_backend_name() != "sqlite"
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": on_a_server, **_lock_wait(config)}
+    # (How pooled connections are tested before use: portal.db.init_engine.)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = _lock_wait(config)
     secure = config["BASE_URL"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_HTTPONLY"] = True

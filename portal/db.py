@@ -1,11 +1,14 @@
-"""The declarative base, naming convention, the one aware-UTC datetime type and the one enum type."""
+"""The database: the declarative base and naming convention, the aware-UTC datetime and enum types, and
+how connections are used (a write-ahead log on SQLite, a check before use, plain statements)."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
+from flask import g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, String
+from sqlalchemy import DateTime, MetaData, String, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -78,14 +81,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
-def read_plain(statement, parameters: dict | None = None):
-    """Run a read of plain columns on the session's connection. The ORM's work per statement (flush
-    first, find the bind, prepare to build objects) costs a few times what a small indexed read
-    does, and the reads every page starts with need none of it: they select columns, not objects,
-    before anything is changed."""
-    return db.session.connection().execute(statement, parameters or {})
-
-
 # The largest id an INTEGER column holds on every database the portal runs on (PostgreSQL's is 32-bit).
 MAX_ROW_ID = 2**31 - 1
 
@@ -104,3 +99,107 @@ def insert_skipping_existing(table, unique_columns: list[str]):
     or SQLite): of two transactions inserting the same row, one stores it and the other skips it."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
+
+
+
+
+def init_engine(app) -> None:
+    """What the portal asks of its database connections, beyond Flask-SQLAlchemy's defaults: a
+    write-ahead log on SQLite, a liveness check before use on a server (:func:`_check_before_use`),
+    and the per-request connection for plain statements (:func:`plain_connection`)."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _write_ahead_log)
+    else:
+        event.listen(engine, "connect", _note_return)
+        event.listen(engine, "checkin", _note_return)
+        event.listen(engine, "checkout", _check_before_use)
+    app.teardown_appcontext(_close_plain_connection)
+
+
+def _write_ahead_log(connection, _record) -> None:
+    """SQLite keeps a write-ahead log rather than a rollback journal: pages read while another
+    process commits (no reader waits for the writer), and a commit costs one flush of the log instead
+    of the journal's several. Durability is unchanged: ``synchronous`` stays FULL, the log is flushed
+    at every commit."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file; said again for a file made elsewhere
+    cursor.close()
+
+
+# A pooled connection given back this recently was working then; see _check_before_use.
+RECENTLY_RETURNED_SECONDS = 1.0
+
+
+def _note_return(_dbapi_connection, record) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _check_before_use(dbapi_connection, record, _proxy) -> None:
+    """Test a pooled connection to a server before it is used (a restarted server costs no failed
+    page): always before a request that changes something, and otherwise when it has been idle for
+    more than a second. A page read on a connection that was working a moment ago skips the round
+    trip; a restart in that moment costs at most one such page per process an error (the pool is
+    then renewed), never a form's submission."""
+    idle = time.monotonic() - record.info.get("returned_at", 0.0)
+    reading = has_request_context() and request.method in ("GET", "HEAD")
+    if reading and idle < RECENTLY_RETURNED_SECONDS:
+        return
+    dialect = db.engine.dialect
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.InvalidatePoolError() from error  # the pool connects afresh and tries again
+
+
+def plain_connection():
+    """The connection for the plain statements a request starts with (the session, versions of the
+    data a kept page shows) and for writes of one statement (a view in the access log).
+
+    Inside the ORM session's transaction it is that transaction's connection, so a read sees what
+    the request has written and a write commits with the rest. Outside one, it is a connection of
+    the request's own in autocommit mode: each statement is its own transaction, and a page served
+    from what it read costs no BEGIN, COMMIT or ROLLBACK (on PostgreSQL, three round trips of the
+    four a kept page took). It is given back when the request (the app context) ends."""
+    if db.session().info.get(_ON_A_CONNECTION):
+        return db.session.connection()
+    connection = g.get("_plain_connection")
+    if connection is None:
+        connection = g._plain_connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return connection
+
+
+# Set in the ORM session's ``info`` while its transaction holds a connection (it has read or
+# written): from then on plain statements go through that transaction.
+_ON_A_CONNECTION = "on_a_connection"
+
+
+@event.listens_for(db.session, "after_begin")
+def _note_connection(session, _transaction, _connection) -> None:
+    session.info[_ON_A_CONNECTION] = True
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _note_end(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ON_A_CONNECTION, None)
+
+
+def _close_plain_connection(_error) -> None:
+    connection = g.pop("_plain_connection", None)
+    if connection is not None:
+        connection.close()
+
+
+def read_plain(statement, parameters: dict | None = None):
+    """Run a read of plain columns (see :func:`plain_connection`). The ORM's work per statement
+    (flush first, find the bind, prepare to build objects) costs a few times what a small indexed
+    read does, and the reads every page starts with need none of it."""
+    return plain_connection().execute(statement, parameters or {})
+
+
+def write_plain(statement, parameters=None) -> None:
+    """Run a write that is whole in one statement (see :func:`plain_connection`): committed with the
+    request's transaction if there is one, and at once, on its own, if not."""
+    plain_connection().execute(statement, parameters or {})

@@ -15,7 +15,7 @@ import socket
 import sqlite3
 import tempfile
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 
 import psycopg
@@ -88,6 +88,15 @@ def _test_database_url() -> str:
 def _admin_connection():
     url = make_url(TEST_DATABASE_URL).set(drivername="postgresql", database="postgres")
     return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def drop_portal_connections() -> None:
+    """What a restart of the PostgreSQL server does to the portal's pool: every connection to this
+    process's test database is ended by the server."""
+    db.session.remove()
+    with _admin_connection() as connection:
+        connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                           (make_url(_test_database_url()).database,))
 
 
 @contextmanager
@@ -164,6 +173,16 @@ def _sqlite_template_file() -> str:
     return _sqlite_template
 
 
+def _replace_sqlite_file(template: str, path: str) -> None:
+    """Put a copy of ``template`` at ``path`` as a new file. The file and its write-ahead log are
+    removed first, not overwritten: a connection a test left open (a live server's thread) keeps
+    the old ones, and a log written for the old file never meets the new one."""
+    for leftover in (path, path + "-wal", path + "-shm"):
+        with suppress(FileNotFoundError):
+            os.remove(leftover)
+    shutil.copyfile(template, path)
+
+
 def _empty_postgresql_tables() -> None:
     """Delete every row and restart the ids: cheaper than TRUNCATE for tables this small."""
     global _postgresql_schema_ready
@@ -187,7 +206,7 @@ def prepare_database(app) -> None:
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite"):
         db.engine.dispose()
-        shutil.copyfile(_sqlite_template_file(), url.removeprefix("sqlite:///"))
+        _replace_sqlite_file(_sqlite_template_file(), url.removeprefix("sqlite:///"))
     elif url == _test_database_url():
         _empty_postgresql_tables()
     else:  # a database of its own (see separate_database), still empty
