@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import JSON, Integer, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql
 
 from portal.audit.models import CustomerDataView
-from portal.db import db
+from portal.db import db, plain_connection
 from portal.enums import Role, ViewedPage
 from portal.i18n import TIMEZONE
 
@@ -42,10 +44,30 @@ def log_customer_views(staff, customer_ids, page: ViewedPage, now: datetime, tic
               "ticket_id": ticket.id if ticket is not None else None,
               "ticket_reference": ticket.reference if ticket is not None else None,
               "viewed_at": now, "viewed_on": local_day(now)}
-    # A plain INSERT of the table, not the ORM's bulk insert: the rows are never read back here.
-    db.session.connection().execute(insert(CustomerDataView.__table__),
-                                    [{"customer_id": customer, **shared} for customer in customers])
+    connection = plain_connection()
+    connection.execute(_log_statement(connection.dialect.name), {"customer_ids": customers, **shared})
     return len(customers)
+
+
+_SHARED_COLUMNS = ("staff_id", "staff_name", "staff_role", "page", "ticket_id", "ticket_reference", "viewed_at",
+                   "viewed_on")
+
+
+@lru_cache(maxsize=2)
+def _log_statement(dialect: str):
+    """One INSERT of a row per customer, whatever their number, built once per database: the ids go
+    as one array (PostgreSQL) or JSON list (SQLite) that the statement unnests. Not an executemany
+    (a statement per row, each a transaction of its own on a page that changes nothing else) nor a
+    many-row VALUES (compiled afresh for each page). On a page that changes nothing else it is
+    committed at once, on its own (``portal.db.plain_connection``)."""
+    table = CustomerDataView.__table__
+    if dialect == "postgresql":
+        ids = func.unnest(bindparam("customer_ids", type_=postgresql.ARRAY(Integer))).table_valued("value")
+        ids = ids.render_derived()
+    else:
+        ids = func.json_each(bindparam("customer_ids", type_=JSON)).table_valued("value")
+    rows = select(ids.c.value, *(bindparam(name, type_=table.c[name].type) for name in _SHARED_COLUMNS))
+    return insert(table).from_select(["customer_id", *_SHARED_COLUMNS], rows)
 
 
 @dataclass
