@@ -12,9 +12,11 @@ takes its lock last: two transactions can wait for each other's counter, never d
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import chain
 
-from sqlalchemy import String, event, text
+from flask import g
+from sqlalchemy import String, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import db, read_plain
@@ -30,13 +32,27 @@ class ChangeCounter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
-_READ = text("SELECT value FROM change_counters WHERE name = :name")
+def board_counter():
+    """The board's counter as a scalar subquery (NULL before the first change)."""
+    return select(ChangeCounter.value).where(ChangeCounter.name == BOARD).scalar_subquery()
+
+
+@lru_cache(maxsize=1)
+def _read_statement():
+    return select(board_counter())
+
+
+def note_board_version(value: int | None) -> None:
+    """Keep the counter a statement of this request read before any page data (the staff session's)."""
+    g.board_version = value or 0
 
 
 def board_version() -> int:
-    """The board's counter as committed now (0 before the first change). Read before the data a page
-    shows, so a page is never kept under a newer value than its data."""
-    return read_plain(_READ, {"name": BOARD}).scalar() or 0
+    """The board's counter as committed now (0 before the first change), or as the staff session's
+    statement read it at the start of this request. Read before the data a page shows, so a page is never kept
+    under a newer value than its data."""
+    noted = g.pop("board_version", None)  # once: a later call of the request reads it again
+    return noted if noted is not None else read_plain(_read_statement()).scalar() or 0
 
 
 @event.listens_for(Session, "before_flush")

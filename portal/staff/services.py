@@ -19,6 +19,7 @@ from sqlalchemy.orm.util import identity_key
 from portal import email_links
 from portal.access import timeout_reason
 from portal.audit.services import record
+from portal.board_version import board_counter, note_board_version
 from portal.db import db, read_plain
 from portal.email_links import EmailLink
 from portal.enums import Role
@@ -223,9 +224,12 @@ def live_sessions(member: StaffMember) -> list[StaffSession]:
 
 @lru_cache(maxsize=1)
 def _session_statement():
-    """A session and every column of its member, as plain values in one statement built once."""
+    """A session, every column of its member and the board's counter, as plain values in one
+    statement built once (the counter is what the queue and dashboard are kept under: read here, it
+    costs those pages no statement of its own)."""
     return (select(StaffSession.id.label("session_id"), StaffSession.created_at.label("session_created_at"),
-                   StaffSession.last_seen_at, StaffSession.ended_at, *StaffMember.__table__.columns)
+                   StaffSession.last_seen_at, StaffSession.ended_at, *StaffMember.__table__.columns,
+                   board_counter().label("board_version"))
             .join(StaffMember, StaffMember.id == StaffSession.staff_id)
             .where(StaffSession.key_hash == bindparam("key_hash")))
 
@@ -249,6 +253,7 @@ def active_staff_session(key: str, now: datetime) -> LiveStaffSession | None:
     if row is None or row.ended_at is not None:
         return None
     live = LiveStaffSession(row.session_id, row.session_created_at, row.last_seen_at, _member_from(row))
+    note_board_version(row.board_version)
     reason = "deactivated" if not row.is_active else timeout_reason(live, now)
     if reason:
         end_staff_session(db.session.get(StaffSession, live.id), now, reason)
