@@ -42,6 +42,8 @@ class CustomerDataView(db.Model):
         Index("ix_customer_data_views_customer_day", "customer_id", "viewed_on", "staff_id"),
         # each member's customers per day (the insider-leak alert, the review of a member's access)
         Index("ix_customer_data_views_day_staff", "viewed_on", "staff_id", "customer_id"),
+        # a customer's latest view (the version My data is kept under): one step down the index
+        Index("ix_customer_data_views_customer_latest", "customer_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
