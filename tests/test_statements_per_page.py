@@ -11,6 +11,7 @@ from portal.account.models import ContactPoint, DataChange
 from portal.db import db
 from portal.enums import Channel
 from portal.incidents.models import AffectedCustomer, BreachIncident, IncidentComplaint
+from portal.page_cache import PAGES
 from portal.tickets import services
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import counted_statements, sign_in, sign_in_staff
@@ -124,15 +125,20 @@ def world(app, clock):
             "clients": clients}
 
 
-def measure(world: dict) -> dict[str, int]:
+def measure(world: dict) -> dict[str, tuple[int, int]]:
+    """Each page's statements drawn from the database (no kept pages) and served again (kept)."""
     counts = {}
     for endpoint, (who, path) in pages(world).items():
         client = world["clients"][who]
         assert client.get(path).status_code == 200, endpoint  # the first may write "last seen"
-        with counted_statements() as statements:
+        PAGES.clear()
+        with counted_statements() as drawn:
             response = client.get(path)
         assert response.status_code == 200, (endpoint, response.status_code)
-        counts[endpoint] = len(statements)
+        with counted_statements() as kept:
+            response = client.get(path)
+        assert response.status_code == 200, (endpoint, response.status_code)
+        counts[endpoint] = (len(drawn), len(kept))
     return counts
 
 
@@ -143,7 +149,7 @@ def test_every_page_is_measured_here(app, world):
 
 def test_no_page_runs_more_than_six_statements_whatever_the_size_of_the_data(world, clock):
     small = measure(world)
-    assert max(small.values()) <= MAX_STATEMENTS, small
+    assert max(max(counts) for counts in small.values()) <= MAX_STATEMENTS, small
     grow(world, clock.now().astimezone(timezone.utc))
     large = measure(world)
     assert large == small

@@ -32,8 +32,14 @@ def _merge(default: dict, stored: dict) -> dict:
 
 def get_setting(key: str, default: dict) -> dict:
     row = db.session.get(Setting, key)
+    return merged_setting(row.value if row else None, default)
+
+
+def merged_setting(stored: dict | None, default: dict) -> dict:
+    """A setting's value from what is stored for it (None: nothing), read by a statement of the
+    caller's, merged over its default."""
     default = plain(default)
-    return _merge(default, row.value) if row else default
+    return _merge(default, stored) if stored else default
 
 
 def get_settings(defaults: dict[str, dict]) -> dict[str, dict]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from portal.enums import Department
-from portal.settings.services import get_setting, overridden_days, plain, save_setting
+from portal.settings.services import get_setting, merged_setting, overridden_days, plain, save_setting
 from portal.tickets.due import Calendar
 from portal.tickets.kinds import all_kinds
 
@@ -47,6 +47,11 @@ def legal_maximum() -> dict:
 
 def queue_setting(key: str) -> dict:
     return get_setting(key, defaults(key))
+
+
+def queue_setting_from(key: str, stored: dict | None) -> dict:
+    """A queue setting from its stored value (None: nothing stored), read by a statement of the caller's."""
+    return merged_setting(stored, defaults(key))
 
 
 def save_queue_setting(key: str, value: dict, actor, now: datetime) -> bool:

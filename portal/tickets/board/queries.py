@@ -28,11 +28,13 @@ from portal.account.services import CustomerRecord, customer_record
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
 from portal.db import MAX_ROW_ID, UTCDateTime, db, read_plain
 from portal.enums import Channel, Department, Priority, Role, TicketStatus
+from portal.settings.models import Setting
 from portal.staff.models import StaffMember
 from portal.tickets.due import end_of_local_day
 from portal.tickets.kinds import all_kinds
 from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry, format_reference
 from portal.tickets.services import REFERENCE, parse_reference
+from portal.tickets.settings import queue_setting_from
 
 PAGE_SIZE = 50
 VIEWS = ("mine", "department", "unassigned", "overdue", "all")
@@ -349,6 +351,7 @@ class TicketStanding:
     acknowledge_due_at: datetime
     due_at: datetime
     details: SimpleNamespace | None  # the kind's detail columns (None: no row, or a kind without one)
+    extension_limit: int  # the longest extension of this kind's clock, as the settings stand
 
     def can_be_seen_by(self, member: StaffMember) -> bool:
         return Ticket.visible_to(member, self.department, self.assignee_id)
@@ -360,12 +363,13 @@ def _standing_statement() -> Select:
 
 @lru_cache(maxsize=4)
 def _standing_statement_joining(detail_models: tuple[type, ...]) -> Select:
-    """The ticket (``ticket_id``), its customer's record version and the columns of every detail
-    table of ``detail_models`` (the kinds registered), outer-joined: one statement of plain values,
-    built once for each set of kinds."""
+    """The ticket (``ticket_id``), its customer's record version, the stored clock settings and the
+    columns of every detail table of ``detail_models`` (the kinds registered), outer-joined: one
+    statement of plain values, built once for each set of kinds."""
+    stored_clocks = select(Setting.value).where(Setting.key == "clocks").scalar_subquery()
     statement = (select(Ticket.id, Ticket.created_at, Ticket.kind, Ticket.department, Ticket.assignee_id,
                         Ticket.version, Ticket.customer_id, Customer.data_version.label("customer_version"),
-                        Ticket.acknowledge_due_at, Ticket.due_at)
+                        Ticket.acknowledge_due_at, Ticket.due_at, stored_clocks.label("stored_clocks"))
                  .outerjoin(Customer, Customer.id == Ticket.customer_id)
                  .where(Ticket.id == bindparam("ticket_id")))
     for model in detail_models:
@@ -391,7 +395,8 @@ def ticket_standing(reference: str, member: StaffMember) -> TicketStanding | Non
                                      for column in model.__table__.columns})
     standing = TicketStanding(row.id, format_reference(row.created_at.year, row.id), row.kind, row.department,
                               row.assignee_id, row.version, row.customer_id, row.customer_version,
-                              row.acknowledge_due_at, row.due_at, details)
+                              row.acknowledge_due_at, row.due_at, details,
+                              queue_setting_from("clocks", row.stored_clocks)["extension_days"][row.kind])
     return standing if standing.can_be_seen_by(member) else None
 
 

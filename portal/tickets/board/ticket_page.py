@@ -36,7 +36,6 @@ from portal.tickets.board.forms import (
     TicketUpdateForm,
 )
 from portal.tickets.models import Ticket
-from portal.tickets.settings import queue_setting
 
 
 class TicketForms:
@@ -99,9 +98,9 @@ def _ticket_or_404(reference: str) -> Ticket:
 def ticket(reference: str):
     """The ticket: routing and clocks, the customer's data beside the thread, and the actions.
 
-    The page is kept per member while the ticket, its kind's details, its customer's record and the
-    side of each deadline it is on stay as they were (the list of colleagues and the settings it shows,
-    for at most a minute); every view is logged all the same. Whether a kept page is still true is
+    The page is kept per member while the ticket, its kind's details, its customer's record, the
+    longest extension the settings allow and the side of each deadline it is on stay as they were
+    (the list of colleagues, for at most a minute); every view is logged all the same. Whether a kept page is still true is
     read as plain values (:func:`queries.ticket_standing`); the ticket itself is loaded only to draw."""
     member, now = current_user.staff, clock.now()
     standing = queries.ticket_standing(reference, member)
@@ -110,19 +109,20 @@ def ticket(reference: str):
     customer_version = _log_customer_view(standing, member, now)
     live = _live_parts(standing, member, now)
     parts = ("staff", member.id, member.role, member.full_name, standing.id, standing.version, customer_version,
-             repr(standing.details), standing.acknowledge_due_at < now, standing.due_at < now, tuple(sorted(live)))
+             repr(standing.details), standing.extension_limit, standing.acknowledge_due_at < now,
+             standing.due_at < now, tuple(sorted(live)))
     fresh = {"submission_key": _new_submission_key, **{name: (lambda html=html: html) for name, html in live.items()}}
 
     def draw(values) -> str:
         ticket = _ticket_or_404(reference)
-        return _draw(ticket, TicketForms(ticket, submission_key=values["submission_key"]), now, live=values)
+        return _draw(ticket, TicketForms(ticket, submission_key=values["submission_key"]), now, standing, live=values)
 
     page = page_cache.serve(parts, draw, fresh=fresh, max_age=SHOWN_FOR_AT_MOST)
     db.session.commit()
     return page
 
 
-SHOWN_FOR_AT_MOST = 60  # seconds: how stale the colleagues and settings a kept page shows may be
+SHOWN_FOR_AT_MOST = 60  # seconds: how stale the list of colleagues a kept page shows may be
 
 # Parts of the page that other features draw afresh for every view, even of a kept page (what they
 # show changes without the ticket changing): name → ``draw(standing, member, now)``, given the
@@ -159,12 +159,13 @@ def _show(ticket: Ticket, forms: TicketForms, status: int = 200, problem: str | 
     if standing is None:  # no longer the member's to see (moved to another department meanwhile)
         abort(404)
     _log_customer_view(standing, member, now)
-    page = _draw(ticket, forms, now, problem, live=_live_parts(standing, member, now))
+    page = _draw(ticket, forms, now, standing, problem, live=_live_parts(standing, member, now))
     db.session.commit()  # after rendering: committing expires what the page reads
     return page, status
 
 
-def _draw(ticket: Ticket, forms: TicketForms, now, problem: str | None = None, live: dict | None = None) -> str:
+def _draw(ticket: Ticket, forms: TicketForms, now, standing: queries.TicketStanding, problem: str | None = None,
+          live: dict | None = None) -> str:
     member = current_user.staff
     customer = None
     if ticket.customer_id and member.can("customer.view"):
@@ -174,7 +175,7 @@ def _draw(ticket: Ticket, forms: TicketForms, now, problem: str | None = None, l
     return render_template("board/ticket.html", ticket=ticket, forms=forms, customer=customer, entries=entries,
                            problem=problem, now=now, can_take=_can_take(ticket),
                            details=services.details_of(ticket),
-                           extension_limit=queue_setting("clocks")["extension_days"][ticket.kind],
+                           extension_limit=standing.extension_limit,
                            cut_from=clocks.deadline_cut_from(ticket), live=live or {})
 
 
