@@ -347,10 +347,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgresql-only", action="store_true", help="skip SQLite (needs --database-url)")
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed (apt-get install wrk)")
     runs = [None] if arguments.sqlite_only or not arguments.database_url else [None, arguments.database_url]
+    if arguments.postgresql_only and arguments.database_url:
+        runs = [arguments.database_url]
     if arguments.database_url and not reachable(arguments.database_url):
         print(f"PostgreSQL at {make_url(arguments.database_url).host} cannot be reached: SQLite only.\n")
         runs = [None]
