@@ -101,8 +101,6 @@ def insert_skipping_existing(table, unique_columns: list[str]):
     return dialect.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
 
 
-
-
 def init_engine(app) -> None:
     """What the portal asks of its database connections, beyond Flask-SQLAlchemy's defaults: a
     write-ahead log on SQLite, a liveness check before use on a server (:func:`_check_before_use`),
