@@ -100,8 +100,9 @@ def ticket(reference: str):
 
     The page is kept per member while the ticket, its kind's details, its customer's record, the
     longest extension the settings allow and the side of each deadline it is on stay as they were
-    (the list of colleagues, for at most a minute); every view is logged all the same. Whether a kept page is still true is
-    read as plain values (:func:`queries.ticket_standing`); the ticket itself is loaded only to draw."""
+    (the list of colleagues, for at most a minute); every view is logged all the same. Whether a
+    kept page is still true is read as plain values (:func:`queries.ticket_standing`); the ticket
+    itself is loaded only to draw."""
     member, now = current_user.staff, clock.now()
     standing = queries.ticket_standing(reference, member)
     if standing is None:
