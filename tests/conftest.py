@@ -20,11 +20,10 @@ from tests.helpers import (
     ON_POSTGRESQL,
     FrozenClock,
     SMTPTestServer,
-    english,
     free_port,
     make_test_app,
     prepare_database,
-    sign_in_staff,
+    staff_client,
     worker_database,
 )
 
@@ -123,9 +122,5 @@ def smtp_server():
 @pytest.fixture
 def board(app, clock):
     """A board member signed in, reading the pages in English (the member is ``board.member``)."""
-    member = make_staff("board", name="Đỗ Minh Quân")
-    client = english(app.test_client())
-    sign_in_staff(client, member, clock=clock)
-    client.member = member
-    return client
+    return staff_client(app, make_staff("board", name="Đỗ Minh Quân"), clock, in_english=True)
 

@@ -336,6 +336,18 @@ def sign_in_staff(client, member, password: str = STAFF_PASSWORD, clock=None):
     return response
 
 
+def staff_client(app, member, clock=None, *, in_english: bool = False):
+    """A new client signed in as ``member`` (see :func:`sign_in_staff`), which keeps the member as
+    ``client.member``. With ``in_english`` it picks English on the language switch first, as a
+    person reading the board in English would; the choice outlasts the sign-in."""
+    client = app.test_client()
+    if in_english:
+        english(client)
+    sign_in_staff(client, member, clock=clock)
+    client.member = member
+    return client
+
+
 # --- a real SMTP server for the outbox tests ------------------------------------------------------
 
 SMTP_TEST_USERNAME = "portal-mailer"

@@ -20,15 +20,9 @@ from portal.enums import Role, ViewedPage
 from portal.staff.models import StaffMember
 from portal.staff.services import change_role
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
-from tests.helpers import counted_statements, make_test_app, separate_database, sign_in, sign_in_staff
+from tests.helpers import counted_statements, make_test_app, separate_database, sign_in, staff_client
 
 VN = timezone(timedelta(hours=7))
-
-
-def staff_client(app, member, clock):
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    return client
 
 
 def customer_client(app, email: str):

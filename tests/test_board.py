@@ -20,19 +20,13 @@ from portal.tickets import services
 from portal.tickets.board.queries import PAGE_SIZE, decode_cursor, encode_cursor
 from portal.tickets.models import Ticket, TicketEntry
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
-from tests.helpers import counted_statements, csrf_token, outbox, sign_in_staff
+from tests.helpers import counted_statements, csrf_token, outbox, staff_client
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 REFERENCE = re.compile(r"KN-\d{4}-\d{6}")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def staff_client(app, member, clock=None):
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    return client
 
 
 def references(page: str) -> list[str]:

@@ -19,7 +19,7 @@ from portal.tickets.kinds import all_kinds
 from portal.tickets.models import Ticket
 from portal.tickets.settings import FIRST_RESPONSE, queue_setting
 from tests.factories import make_staff
-from tests.helpers import csrf_token, sign_in_staff
+from tests.helpers import csrf_token, staff_client
 
 VN = timezone(timedelta(hours=7))
 XSS = '<script>alert("x")</script>'
@@ -28,9 +28,7 @@ XSS = '<script>alert("x")</script>'
 @pytest.fixture
 def admin_client(app, clock):
     clock.current = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)  # Wednesday, 10:00 in HCMC
-    client = app.test_client()
-    sign_in_staff(client, make_staff("admin"), clock=clock)
-    return client
+    return staff_client(app, make_staff("admin"), clock)
 
 
 def settings_data(client, **overrides) -> dict:
@@ -65,8 +63,7 @@ def file_question(now, email="hoi@example.vn", kind="question") -> Ticket:
 
 @pytest.mark.parametrize("role", ["board", "care", "sales"])
 def test_only_an_administrator_edits_settings(app, clock, role):
-    client = app.test_client()
-    sign_in_staff(client, make_staff(role), clock=clock)
+    client = staff_client(app, make_staff(role), clock)
     assert client.get("/board/settings").status_code == 404
     token = csrf_token(client, "/board/")
     assert client.post("/board/settings", data={"csrf_token": token}).status_code == 404

@@ -21,7 +21,7 @@ from portal.tickets.kinds import all_kinds, get_kind
 from portal.tickets.models import Ticket
 from portal.tickets.settings import queue_setting, save_queue_setting
 from tests.factories import make_customer, make_staff, new_ticket
-from tests.helpers import csrf_token, make_test_app, outbox, page_text, separate_database, sign_in, sign_in_staff
+from tests.helpers import csrf_token, make_test_app, outbox, page_text, separate_database, sign_in, staff_client
 
 VN = timezone(timedelta(hours=7))
 TET_WEDNESDAY = datetime(2027, 2, 3, 10, 0, tzinfo=VN)  # Tết 2027 runs from Thursday 4 to Wednesday 10 February
@@ -64,12 +64,6 @@ def post_on_ticket(client, reference: str, action: str, prefix: str, **fields):
     return client.post(f"/board/tickets/{reference}/{action}", data=data)
 
 
-def staff_client(app, clock, role: str = "care", **member):
-    client = app.test_client()
-    sign_in_staff(client, make_staff(role, **member), clock=clock)
-    return client
-
-
 # --- 1. the law's ceiling, whatever the counting ------------------------------------------------
 
 
@@ -109,7 +103,7 @@ def test_a_working_day_setting_gives_the_law_figure_and_the_ticket_page_says_so(
     count_in_working_days()
     ticket = new_ticket("correction", email="sua@example.vn", now=clock.now())
     assert local(ticket.due_at) == date(2027, 2, 13)  # was 24 February
-    care = staff_client(app, clock)
+    care = staff_client(app, make_staff("care"), clock)
     assert "24/02/2027" in page_text(care.get(f"/board/tickets/{ticket.reference}"))  # what counting gave
     response = post_on_ticket(care, ticket.reference, "extend", "extend", days="10", reason="Cần xác minh thêm.")
     assert response.status_code == 303
@@ -125,7 +119,7 @@ def test_a_working_day_setting_gives_the_law_figure_and_the_ticket_page_says_so(
 def test_an_extension_is_refused_once_the_deadline_has_passed(app, clock):
     late = new_ticket("question", email="tre@example.vn", now=clock.now() - timedelta(days=15))
     due_at = late.due_at
-    care = staff_client(app, clock)
+    care = staff_client(app, make_staff("care"), clock)
     page = page_text(care.get(f"/board/tickets/{late.reference}"))
     assert 'name="extend-days"' not in page and "(quá hạn)" in page
     response = post_on_ticket(care, late.reference, "extend", "extend", days="5", reason="Cần thêm thời gian")
@@ -264,7 +258,7 @@ def test_a_merged_request_keeps_its_own_earlier_deadline(app):
 @pytest.fixture
 def admin(app, clock):
     clock.current = vn(2026, 11, 25).astimezone(timezone.utc)
-    return staff_client(app, clock, "admin")
+    return staff_client(app, make_staff("admin"), clock)
 
 
 def add(client, sort: str, day: str, name: str):
@@ -381,7 +375,7 @@ def test_an_extension_then_the_longer_period_stay_within_the_law_in_working_days
 
 def test_staff_apply_the_longer_period_on_the_ticket_page(app, clock):
     ticket = new_ticket("restriction", email="han.che@example.vn", locale="en", now=clock.now())
-    care = staff_client(app, clock)
+    care = staff_client(app, make_staff("care"), clock)
     page = page_text(care.get(f"/board/tickets/{ticket.reference}"))
     assert 'name="longer-reason"' in page
     assert post_on_ticket(care, ticket.reference, "longer-period", "longer", reason="").status_code == 400
@@ -397,7 +391,7 @@ def test_staff_apply_the_longer_period_on_the_ticket_page(app, clock):
     sign_in(requester, "han.che@example.vn")
     assert "Công ty khảo sát phải ngừng xử lý." in page_text(requester.get(f"/requests/{ticket.reference}"))
     # Someone who may not work the ticket gets nothing.
-    admin = staff_client(app, clock, "admin")
+    admin = staff_client(app, make_staff("admin"), clock)
     due_at = ticket.due_at
     assert post_on_ticket(admin, ticket.reference, "longer-period", "longer", reason="x" * 5).status_code == 404
     leak = new_ticket("leak_complaint", email="lo@example.vn", now=clock.now())

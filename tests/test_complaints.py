@@ -26,7 +26,7 @@ from portal.tickets.kinds.misuse_report import MisuseReportDetails
 from portal.tickets.models import Ticket, TicketEntry
 from portal.tickets.settings import FIRST_RESPONSE, save_queue_setting
 from tests.factories import make_customer, make_staff, new_ticket, picture
-from tests.helpers import CSRF_FIELD, count, counted_statements, english, outbox, page_text, sign_in, sign_in_staff
+from tests.helpers import CSRF_FIELD, count, counted_statements, english, outbox, page_text, sign_in, staff_client
 
 AN = "an.nguyen@example.vn"
 KEY = re.compile(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"')
@@ -220,11 +220,7 @@ def test_the_first_answer_promise_is_a_setting(customer_client, clock):
 
 @pytest.fixture
 def board_client(app, clock):
-    member = make_staff("board")
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    client.member = member
-    return client
+    return staff_client(app, make_staff("board"), clock)
 
 
 def _answer(client, ticket, **changes):
@@ -299,8 +295,7 @@ def test_a_customer_reply_disputes_the_answer_and_reopens_the_complaint(customer
 
 def test_another_department_or_another_kind_cannot_be_answered(customer_client, board_client, clock, app):
     care = make_staff("care")
-    care_client = app.test_client()
-    sign_in_staff(care_client, care, clock=clock)
+    care_client = staff_client(app, care, clock)
     ticket = _ticket(_leak(customer_client, clock))
     page = page_text(board_client.get(f"/board/tickets/{ticket.reference}"))
     response = care_client.post(f"/board/complaints/{ticket.reference}/answer", data={
@@ -392,8 +387,7 @@ def test_another_customer_or_care_cannot_download_evidence(customer_client, cloc
     assert other.get(f"/requests/{ticket.reference}/evidence/{file_id}").status_code == 404
     own = _ticket(_leak(other, clock))
     assert other.get(f"/requests/{own.reference}/evidence/{file_id}").status_code == 404
-    care_client = app.test_client()
-    sign_in_staff(care_client, make_staff("care"), clock=clock)
+    care_client = staff_client(app, make_staff("care"), clock)
     assert care_client.get(f"/board/complaints/{ticket.reference}/evidence/{file_id}").status_code in (403, 404)
 
 

@@ -27,7 +27,7 @@ from portal.staff import signin
 from portal.staff.models import StaffMember
 from portal.tickets.models import Ticket, TicketEntry
 from tests.factories import make_staff, new_ticket, pickup_everywhere
-from tests.helpers import STAFF_PASSWORD, csrf_token, sign_in_staff
+from tests.helpers import STAFF_PASSWORD, csrf_token, sign_in_staff, staff_client
 
 WAIT = 30  # seconds a racing thread waits for the other before the test gives up
 
@@ -38,12 +38,6 @@ WAIT = 30  # seconds a racing thread waits for the other before the test gives u
 def hidden_fields(page: str, prefix: str) -> dict:
     return {f"{prefix}-{name}": value for name, value in
             re.findall(rf'name="{prefix}-(csrf_token|submission_key|version)" type="hidden" value="([^"]*)"', page)}
-
-
-def staff_client(app, member, clock):
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    return client
 
 
 def run_threads(work: dict) -> dict:

@@ -37,7 +37,7 @@ from tests.helpers import (
     prepare_database,
     separate_database,
     sign_in,
-    sign_in_staff,
+    staff_client,
     staff_totp_code,
 )
 
@@ -55,12 +55,6 @@ def give_phone(customer, normalized: str) -> None:
                                                           ContactPoint.channel == Channel.PHONE.value)).one()
     phone.value_normalized = normalized
     db.session.commit()
-
-
-def staff_client(app, member):
-    client = app.test_client()
-    sign_in_staff(client, member)
-    return client
 
 
 def customer_client(app, email):

@@ -20,7 +20,7 @@ from portal.tickets.due import local_date
 from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
 from portal.tickets.kinds.misuse_report import MisuseReportDetails
 from tests.factories import make_customer, make_staff, new_ticket, picture
-from tests.helpers import CSRF_FIELD, counted_statements, english, page_text, sign_in, sign_in_staff
+from tests.helpers import CSRF_FIELD, counted_statements, english, page_text, sign_in, staff_client
 
 AN = "an.nguyen@example.vn"
 
@@ -28,13 +28,6 @@ AN = "an.nguyen@example.vn"
 @pytest.fixture(autouse=True)
 def upload_dir(app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-
-
-def staff_client(app, clock, member):
-    client = english(app.test_client())
-    sign_in_staff(client, member, clock=clock)
-    client.member = member
-    return client
 
 
 def complaint(customer, clock, name=None, phone=None, url=None, email=None, days_ago=0):
@@ -65,13 +58,13 @@ def world(app, clock):
     an = make_customer(AN)
     ticket = complaint(an, clock, name="Công ty Bất động sản X", phone="+84903999888",
                        url="https://rao-vat.example.com/tin/1")
-    board = staff_client(app, clock, make_staff("board", name="Ngô Khôi Ban"))
+    board = staff_client(app, make_staff("board", name="Ngô Khôi Ban"), clock, in_english=True)
     return {"an": an, "ticket": ticket, "board": board}
 
 
 def test_the_panel_lists_each_member_shown_the_complainants_data_per_day_with_a_link(app, clock, world):
     an, ticket, board = world["an"], world["ticket"], world["board"]
-    care = staff_client(app, clock, make_staff("care", name="Lê Thị Chăm"))
+    care = staff_client(app, make_staff("care", name="Lê Thị Chăm"), clock, in_english=True)
     other = make_customer("binh@example.vn", "Trần Thị Bình")
     for minutes in range(3):
         seen(an, care.member, clock.now() - timedelta(days=3, minutes=minutes))
@@ -123,10 +116,10 @@ def test_a_misuse_report_shows_the_access_lines_and_says_it_names_no_third_party
 
 def test_only_members_who_review_staff_access_see_the_panel(app, clock, world):
     ticket = world["ticket"]
-    admin = staff_client(app, clock, make_staff("admin"))
+    admin = staff_client(app, make_staff("admin"), clock, in_english=True)
     page = page_text(admin.get(f"/board/tickets/{ticket.reference}"))
     assert ticket.reference in page and 'id="h-investigation"' not in page
-    care = staff_client(app, clock, make_staff("care"))
+    care = staff_client(app, make_staff("care"), clock, in_english=True)
     assert care.get(f"/board/tickets/{ticket.reference}").status_code == 404
     question = new_ticket(customer=world["an"], email=AN, now=clock.now(), department="board")
     assert 'id="h-investigation"' not in page_text(world["board"].get(f"/board/tickets/{question.reference}"))
@@ -175,7 +168,7 @@ def test_a_board_download_of_evidence_is_a_view_of_the_complainants_data_on_my_d
     reference = response.headers["Location"].rsplit("/", 1)[-1]
     details = db.session.scalars(select(LeakComplaintDetails)).one()
     an = db.session.scalars(select(Customer)).one()
-    board = staff_client(app, clock, make_staff("board", name="Ngô Khôi Ban"))
+    board = staff_client(app, make_staff("board", name="Ngô Khôi Ban"), clock, in_english=True)
     before = db.session.scalars(select(CustomerDataView)).all()
     assert before == []
     response = board.get(f"/board/complaints/{reference}/evidence/{details.evidence[0].id}")

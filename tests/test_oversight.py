@@ -21,7 +21,7 @@ from portal.oversight.models import OversightAlert
 from portal.settings.insider_alerts import save_insider_thresholds
 from portal.tickets.due import local_date
 from tests.factories import make_customer, make_staff, new_ticket
-from tests.helpers import count, counted_statements, outbox, page_text, sign_in_staff
+from tests.helpers import count, counted_statements, outbox, page_text, staff_client
 
 NOON = datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc)  # a Monday, 12:00 in Hồ Chí Minh City
 
@@ -63,14 +63,6 @@ def usual_days(member, pool, per_day: int, days: list[int], now) -> None:
 def alerts() -> list[OversightAlert]:
     db.session.expire_all()
     return list(db.session.scalars(select(OversightAlert).order_by(OversightAlert.id)))
-
-
-def board_client(app, clock, member):
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    with client.session_transaction() as browser_session:
-        browser_session["locale"] = "en"
-    return client
 
 
 # --- the signal -----------------------------------------------------------------------------------
@@ -151,8 +143,7 @@ def test_a_spike_just_before_midnight_is_caught_after_it_and_the_settings_apply(
 def test_views_through_the_real_pages_are_counted(app, clock, team):
     save_insider_thresholds(2, 1.0, None, clock.now())
     db.session.commit()
-    client = app.test_client()
-    sign_in_staff(client, team["care"], clock=clock)
+    client = staff_client(app, team["care"], clock)
     for number in range(3):
         record = make_customer(f"khach{number}@example.vn", f"Khách {number}", order=f"DH-{number}")
         assert client.get(f"/board/customers/{record.id}").status_code == 200
@@ -170,7 +161,7 @@ def test_the_oversight_page_lists_alerts_and_each_members_counts(app, clock, tea
     shown(care, pool[:60], now)
     services.raise_alerts(now)
     db.session.commit()
-    page = page_text(board_client(app, clock, team["board"]).get("/board/oversight"))
+    page = page_text(staff_client(app, team["board"], clock, in_english=True).get("/board/oversight"))
     alerts_table = re.search(r'id="h-alerts".*?</section>', page, re.S).group(0)
     assert "Lê Thị Chăm" in alerts_table and "<td>60</td>" in alerts_table
     assert f'href="/board/oversight/members/{care.id}"' in alerts_table
@@ -194,7 +185,7 @@ def test_a_members_history_names_the_customers_by_day_and_logs_the_review(app, c
     shown(care, [binh.id], now - timedelta(days=2), page=ViewedPage.SEARCH)
     shown(care, [binh.id], now - timedelta(days=2, minutes=1))
     before = count(CustomerDataView)
-    page = page_text(board_client(app, clock, board).get(f"/board/oversight/members/{care.id}"))
+    page = page_text(staff_client(app, board, clock, in_english=True).get(f"/board/oversight/members/{care.id}"))
     assert "Lê Thị Chăm" in page
     today = page.index(local_date(now).isoformat())
     assert today < page.index((local_date(now) - timedelta(days=2)).isoformat())  # newest day first
@@ -216,7 +207,7 @@ def test_the_history_is_paged_and_each_page_logs_only_the_customers_it_names(app
     pool = customers(150)
     shown(care, pool, now - timedelta(days=1))
     shown(care, pool[:10], now)
-    client = board_client(app, clock, board)
+    client = staff_client(app, board, clock, in_english=True)
     first = page_text(client.get(f"/board/oversight/members/{care.id}"))
     assert len(re.findall(r"<tr><td>Khách hàng", first)) == services.LINES_PER_PAGE
     older = re.search(r'href="(/board/oversight/members/\d+\?before=[^"]+)">Older', first).group(1)
@@ -232,7 +223,7 @@ def test_the_history_is_paged_and_each_page_logs_only_the_customers_it_names(app
 
 def test_the_pages_cost_the_same_few_statements_whatever_the_size_of_the_data(app, clock, team):
     care, now = team["care"], clock.now()
-    client = board_client(app, clock, team["board"])
+    client = staff_client(app, team["board"], clock, in_english=True)
     pool = customers(30)
 
     def measure():
@@ -257,8 +248,7 @@ def test_the_pages_cost_the_same_few_statements_whatever_the_size_of_the_data(ap
 
 @pytest.mark.parametrize("role", ["sales", "care", "admin"])
 def test_only_the_board_reaches_the_oversight_pages(app, clock, team, role):
-    client = app.test_client()
-    sign_in_staff(client, make_staff(role, email=f"{role}.x@khoingo.net"), clock=clock)
+    client = staff_client(app, make_staff(role, email=f"{role}.x@khoingo.net"), clock)
     assert client.get("/board/oversight").status_code == 404
     assert client.get(f"/board/oversight/members/{team['care'].id}").status_code == 404
     assert 'href="/board/oversight"' not in page_text(client.get("/staff/"))

@@ -28,7 +28,7 @@ from portal.tickets import services as ticket_services
 from portal.tickets.kinds.erasure import ErasureRequest
 from portal.tickets.models import Ticket, TicketEntry
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
-from tests.helpers import CSRF_FIELD, count, outbox, page_text, sign_in, sign_in_staff
+from tests.helpers import CSRF_FIELD, count, outbox, page_text, sign_in, staff_client
 
 AN = "an.nguyen@example.vn"
 BINH = "binh.tran@example.vn"
@@ -263,13 +263,6 @@ def _ask_for_deletion(client, message="") -> str:
     return response.headers["Location"].rsplit("/", 1)[1]
 
 
-def _staff(app, clock, role="care"):
-    member = make_staff(role)
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    return member, client
-
-
 def _approve(client, reference: str):
     page = client.get(f"/board/tickets/{reference}")
     version = str(db.session.get(Ticket, int(reference.rsplit("-", 1)[1])).version)
@@ -317,8 +310,8 @@ def test_an_approved_erasure_erases_keeps_what_the_law_requires_and_tells_the_cu
     reference = _ask_for_deletion(erasure_world["client"], "Tôi không dùng dịch vụ nữa")
     details = db.session.get(ErasureRequest, int(reference.rsplit("-", 1)[1]))
     assert details.verified_customer_id == erasure_world["customer_id"] and details.state == "requested"
-    _member, staff_client = _staff(app, clock)
-    response = _approve(staff_client, reference)
+    care = staff_client(app, make_staff("care"), clock)
+    response = _approve(care, reference)
     assert response.status_code == 200
     customer_id = erasure_world["customer_id"]
     customer = db.session.get(Customer, customer_id)
@@ -357,11 +350,11 @@ def test_an_approved_erasure_erases_keeps_what_the_law_requires_and_tells_the_cu
 
 def test_an_erasure_approved_twice_is_carried_out_once(app, clock, erasure_world):
     reference = _ask_for_deletion(erasure_world["client"])
-    _member, staff_client = _staff(app, clock)
-    _approve(staff_client, reference)
+    care = staff_client(app, make_staff("care"), clock)
+    _approve(care, reference)
     mails = len(outbox())
     state = _erasure_state(erasure_world["customer_id"])
-    response = _approve(staff_client, reference)  # the button is gone; a second post (a stale page) anyway
+    response = _approve(care, reference)  # the button is gone; a second post (a stale page) anyway
     assert response.status_code == 200
     assert len(outbox()) == mails and _erasure_state(erasure_world["customer_id"]) == state
     assert count(AuditRecord, AuditRecord.action == "erasure.approved") == 1
@@ -383,7 +376,7 @@ def _erasure_state(customer_id: int) -> dict:
 
 def test_an_erasure_killed_midway_resumes_and_ends_as_a_whole_one(app, clock, erasure_world, monkeypatch):
     reference = _ask_for_deletion(erasure_world["client"])
-    _member, staff_client = _staff(app, clock)
+    care = staff_client(app, make_staff("care"), clock)
 
     def killed(details, customer, now):
         raise RuntimeError("the worker was killed")
@@ -393,7 +386,7 @@ def test_an_erasure_killed_midway_resumes_and_ends_as_a_whole_one(app, clock, er
     monkeypatch.setattr(erasure_module, "STEPS", tuple(killed if step.__name__ == "contacts_erased" else step
                                                        for step in steps))
     with pytest.raises(RuntimeError):
-        _approve(staff_client, reference)
+        _approve(care, reference)
     db.session.rollback()
     details = db.session.get(ErasureRequest, int(reference.rsplit("-", 1)[1]))
     assert details.state == "tickets_anonymised"  # the steps before are recorded, the one killed is not
@@ -416,8 +409,8 @@ def test_an_unverified_erasure_cannot_be_approved(app, clock, customer):
     db.session.add(ErasureRequest(ticket_id=ticket.id, verified_customer_id=None))
     ticket.customer_id = customer.id  # linked later by staff after a call
     db.session.commit()
-    _member, staff_client = _staff(app, clock)
-    response = _approve(staff_client, ticket.reference)
+    care = staff_client(app, make_staff("care"), clock)
+    response = _approve(care, ticket.reference)
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(ErasureRequest, ticket.id).approved_at is None
@@ -427,20 +420,20 @@ def test_an_unverified_erasure_cannot_be_approved(app, clock, customer):
 
 def test_a_duplicate_of_an_approved_erasure_is_refused(app, clock, erasure_world):
     reference = _ask_for_deletion(erasure_world["client"])
-    _member, staff_client = _staff(app, clock)
-    _approve(staff_client, reference)
+    care = staff_client(app, make_staff("care"), clock)
+    _approve(care, reference)
     again = new_ticket("erasure", customer=db.session.get(Customer, erasure_world["customer_id"]), email=AN)
     db.session.add(ErasureRequest(ticket_id=again.id, verified_customer_id=erasure_world["customer_id"]))
     db.session.commit()
     mails = len(outbox())
-    _approve(staff_client, again.reference)
+    _approve(care, again.reference)
     db.session.expire_all()
     assert db.session.get(ErasureRequest, again.id).approved_at is None and len(outbox()) == mails
 
 
 def test_an_erasure_is_resolved_only_by_approving_it(app, clock, erasure_world):
     reference = _ask_for_deletion(erasure_world["client"])
-    member, _client = _staff(app, clock)
+    member = staff_client(app, make_staff("care"), clock).member
     ticket = db.session.get(Ticket, int(reference.rsplit("-", 1)[1]))
     with pytest.raises(ticket_services.TicketRuleError):
         ticket_services.change_status(ticket, member, TicketStatus.RESOLVED, clock.now())
@@ -449,7 +442,7 @@ def test_an_erasure_is_resolved_only_by_approving_it(app, clock, erasure_world):
 
 def test_another_customers_staff_approval_post_is_a_404_for_sales(app, clock, erasure_world):
     reference = _ask_for_deletion(erasure_world["client"])
-    _member, sales_client = _staff(app, clock, "sales")
+    sales_client = staff_client(app, make_staff("sales"), clock)
     response = sales_client.post(f"/board/tickets/{reference}/erasure/approve",
                                  data={"csrf_token": _token(sales_client.get("/staff/")), "version": "1"})
     assert response.status_code == 404
@@ -458,8 +451,8 @@ def test_another_customers_staff_approval_post_is_a_404_for_sales(app, clock, er
 
 def test_the_worker_erases_what_was_kept_on_its_date(app, clock, erasure_world):
     reference = _ask_for_deletion(erasure_world["client"])
-    _member, staff_client = _staff(app, clock)
-    _approve(staff_client, reference)
+    care = staff_client(app, make_staff("care"), clock)
+    _approve(care, reference)
     customer_id = erasure_world["customer_id"]
     warranty = db.session.scalars(select(RetainedData).where(RetainedData.category == "warranty")).one().until
     later = clock.now() + timedelta(days=(warranty - clock.now().date()).days + 1)
@@ -498,13 +491,14 @@ def test_a_restriction_applied_by_staff_flags_the_record_everywhere(app, clock, 
     client = _customer_client(app)
     status, reference = _file_restriction(client, "restriction")
     assert status == 303
-    member, staff_client = _staff(app, clock)
+    care = staff_client(app, make_staff("care"), clock)
+    member = care.member
     ticket = db.session.get(Ticket, int(reference.rsplit("-", 1)[1]))
     with pytest.raises(ticket_services.TicketRuleError):  # not resolved before it is applied
         ticket_services.change_status(ticket, member, TicketStatus.RESOLVED, clock.now())
     db.session.rollback()
     assert not rights.processing_restricted(db.session.get(Customer, customer.id))
-    page = page_text(_apply(staff_client, reference))
+    page = page_text(_apply(care, reference))
     assert 'class="notice notice-error restricted"' in page
     record = db.session.get(Customer, customer.id)
     assert rights.processing_restricted(record) and rights.objects_to(record, Purpose.PROMOTIONS)
@@ -519,9 +513,9 @@ def test_an_objection_stops_one_purpose_only(app, clock, customer):
     client = _customer_client(app)
     status, reference = _file_restriction(client, "objection", "promotions")
     assert status == 303
-    _member, staff_client = _staff(app, clock)
-    _apply(staff_client, reference)
-    _apply(staff_client, reference)  # twice: one objection
+    care = staff_client(app, make_staff("care"), clock)
+    _apply(care, reference)
+    _apply(care, reference)  # twice: one objection
     record = db.session.get(Customer, customer.id)
     assert rights.objects_to(record, "promotions") and not rights.objects_to(record, Purpose.WARRANTY)
     assert not rights.processing_restricted(record)

@@ -23,7 +23,7 @@ from portal.staff import services, signin
 from portal.staff.models import StaffMember, StaffRecoveryCode, StaffSession
 from portal.staff.passwords import password_problems
 from tests.factories import make_staff
-from tests.helpers import STAFF_PASSWORD, csrf_token, outbox, sign_in_staff, staff_totp_code
+from tests.helpers import STAFF_PASSWORD, csrf_token, outbox, sign_in_staff, staff_client, staff_totp_code
 
 NEW_PASSWORD = "quiet-harbour-violet-2861"
 LINK = re.compile(r"https?://[^/\s]+(/staff/password/[A-Za-z0-9_\-]+)")
@@ -122,9 +122,7 @@ def admin(app, clock):
 
 @pytest.fixture
 def admin_client(app, admin, clock):
-    client = english(app.test_client())
-    sign_in_staff(client, admin, clock=clock)
-    return client
+    return staff_client(app, admin, clock, in_english=True)
 
 
 # --- sign-in ---------------------------------------------------------------------------------------

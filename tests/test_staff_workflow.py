@@ -25,21 +25,13 @@ from portal.tickets.board import queries
 from portal.tickets.board.queries import PAGE_SIZE, Position, QueueQuery, encode_cursor
 from portal.tickets.models import Ticket, TicketEntry
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
-from tests.helpers import ON_POSTGRESQL, csrf_token, outbox, sign_in, sign_in_staff
+from tests.helpers import ON_POSTGRESQL, csrf_token, outbox, sign_in, staff_client
 
 LISTED = re.compile(r">(KN-\d{4}-\d{6})</a>")  # a reference as a link's text
 HIDDEN = re.compile(r'name="([\w-]+)" type="hidden" value="([^"]*)"')
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def staff_client(app, member, clock):
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    with client.session_transaction() as browser_session:
-        browser_session["locale"] = "en"
-    return client
 
 
 def english_member(role: str, email: str, name: str, **changes) -> StaffMember:
@@ -153,7 +145,7 @@ def test_staff_e_mails_are_in_the_members_language(app, clock, an):
 def test_the_queue_shows_customer_replied_until_someone_answers(app, clock, care_team, an):
     ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
     other = new_ticket("access", customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
-    lan = staff_client(app, care_team["lan"], clock)
+    lan = staff_client(app, care_team["lan"], clock, in_english=True)
 
     def replied(reference: str) -> bool:
         page = lan.get("/board/?view=mine").get_data(as_text=True)
@@ -195,7 +187,7 @@ def test_the_start_page_lists_a_members_work_most_urgent_first(app, clock, care_
     sales = new_ticket("other", email="la2@example.vn", now=now, department="sales")
     customer_replies(app, "an@example.vn", later.reference, "Tôi trả lời đây.")
 
-    client = staff_client(app, lan, clock)
+    client = staff_client(app, lan, clock, in_english=True)
     page = client.get("/staff/").get_data(as_text=True)
     sections = dict(re.findall(r'<h2 id="h-work-(\w+)">.*?</h2>(.*?)</section>', page, re.S))
     assert set(sections) == {"replied", "mine", "unassigned"}
@@ -223,7 +215,7 @@ def test_the_administrators_start_page_shows_what_waits_for_routing_and_no_custo
     unassigned = new_ticket(customer=an, email="an@example.vn", now=clock.now())
     late = new_ticket("access", customer=an, email="an@example.vn", now=clock.now() - timedelta(days=40),
                       assignee_id=care_team["lan"].id)
-    page = staff_client(app, admin, clock).get("/staff/").get_data(as_text=True)
+    page = staff_client(app, admin, clock, in_english=True).get("/staff/").get_data(as_text=True)
     sections = dict(re.findall(r'<h2 id="h-work-(\w+)">.*?</h2>(.*?)</section>', page, re.S))
     assert set(sections) == {"unassigned", "overdue"}
     assert unassigned.reference in sections["unassigned"] and late.reference in sections["overdue"]
@@ -252,7 +244,7 @@ def test_queues_list_high_priority_first_then_by_due_date_across_pages(app, cloc
         made, key=lambda ticket: (ticket.priority is not Priority.HIGH, ticket.due_at, ticket.id))]
     assert sum(ticket.priority is Priority.HIGH for ticket in made) == 26
     care = make_staff("care")
-    client = staff_client(app, care, clock)
+    client = staff_client(app, care, clock, in_english=True)
 
     first = client.get("/board/?view=department").get_data(as_text=True)
     assert references(first) == expected[:PAGE_SIZE]
@@ -266,7 +258,7 @@ def test_queues_list_high_priority_first_then_by_due_date_across_pages(app, cloc
 def test_a_cursor_from_before_the_priority_order_starts_again_from_the_first_page(app, clock):
     pickup_everywhere()
     new_ticket(now=clock.now())
-    client = staff_client(app, make_staff("care"), clock)
+    client = staff_client(app, make_staff("care"), clock, in_english=True)
     old = base64.urlsafe_b64encode(b"1700000000000000.5").decode().rstrip("=")  # (due date, id): no rank
     page = client.get(f"/board/?view=department&after={old}").get_data(as_text=True)
     assert "That page link is not valid" in page and len(references(page)) == 1
@@ -329,7 +321,8 @@ def test_each_branch_of_a_queue_page_reads_an_index_in_order(app, clock, view, i
 
 def test_the_reply_form_has_a_button_for_each_thing_it_can_do(app, clock, care_team, an):
     ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
-    page = staff_client(app, care_team["lan"], clock).get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
+    lan = staff_client(app, care_team["lan"], clock, in_english=True)
+    page = lan.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
     form = re.search(r'<section aria-labelledby="h-reply".*?</section>', page, re.S).group(0)
     buttons = re.findall(r'<button type="submit" name="reply-visibility" value="(\w+)"[^>]*>([^<]+)</button>', form)
     assert buttons == [("public", "Send to the customer by e-mail"), ("internal", "Add as internal note (staff only)")]
@@ -340,7 +333,7 @@ def test_the_reply_form_has_a_button_for_each_thing_it_can_do(app, clock, care_t
 
 def test_each_button_does_what_it_says(app, clock, care_team, an):
     ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
-    client = staff_client(app, care_team["lan"], clock)
+    client = staff_client(app, care_team["lan"], clock, in_english=True)
 
     def press(button: str, message: str):
         page = client.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
@@ -360,7 +353,7 @@ def test_each_button_does_what_it_says(app, clock, care_team, an):
 
 def test_a_reply_posted_without_choosing_is_refused_and_the_text_kept(app, clock, care_team, an):
     ticket = new_ticket(customer=an, email="an@example.vn", now=clock.now(), assignee_id=care_team["lan"].id)
-    client = staff_client(app, care_team["lan"], clock)
+    client = staff_client(app, care_team["lan"], clock, in_english=True)
     page = client.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
     fields = {name: value for name, value in HIDDEN.findall(page) if name.startswith("reply-")}
     entries = db.session.scalar(select(func.count()).select_from(TicketEntry))
@@ -382,7 +375,7 @@ def test_a_reply_posted_without_choosing_is_refused_and_the_text_kept(app, clock
 def test_deactivating_a_member_asks_for_confirmation_first(app, clock):
     admin = english_member("admin", "admin@khoingo.net", "Admin Person")
     member = english_member("care", "lan@khoingo.net", "Lan Care")
-    client = staff_client(app, admin, clock)
+    client = staff_client(app, admin, clock, in_english=True)
     page = client.get(f"/staff/admin/members/{member.id}").get_data(as_text=True)
     assert f'action="/staff/admin/members/{member.id}/deactivate"' not in page  # no one-click form
     assert re.search(rf'<a class="button button-secondary" href="/staff/admin/members/{member.id}/deactivate">'
@@ -411,10 +404,10 @@ def test_deactivating_a_member_asks_for_confirmation_first(app, clock):
 def test_deactivating_oneself_is_said_plainly_and_others_cannot_ask(app, clock):
     admin = english_member("admin", "admin@khoingo.net", "Admin Person")
     english_member("admin", "admin2@khoingo.net", "Other Admin")
-    client = staff_client(app, admin, clock)
+    client = staff_client(app, admin, clock, in_english=True)
     page = client.get(f"/staff/admin/members/{admin.id}/deactivate").get_data(as_text=True)
     assert "This is your own account: you will be signed out now." in page
-    care = staff_client(app, english_member("care", "lan@khoingo.net", "Lan Care"), clock)
+    care = staff_client(app, english_member("care", "lan@khoingo.net", "Lan Care"), clock, in_english=True)
     assert care.get(f"/staff/admin/members/{admin.id}/deactivate").status_code == 404
 
 
@@ -427,7 +420,7 @@ def test_no_acknowledgement_date_is_shown_once_the_customer_is_answered(app, clo
     sign_in(customer, "an@example.vn")
     with customer.session_transaction() as browser_session:
         browser_session["locale"] = "en"
-    staff = staff_client(app, care_team["lan"], clock)
+    staff = staff_client(app, care_team["lan"], clock, in_english=True)
     assert "We confirm it by" in customer.get(f"/requests/{ticket.reference}").get_data(as_text=True)
     assert "Acknowledge by" in staff.get(f"/board/tickets/{ticket.reference}").get_data(as_text=True)
 

@@ -37,16 +37,11 @@ from tests.helpers import (
     page_text,
     sign_in,
     sign_in_staff,
+    staff_client,
 )
 
 XSS = '"><script>alert("x")</script><img src=x onerror=alert(1)>'
 TOO_LARGE = "99999999999999999999"
-
-
-def staff_client(app, clock, role: str):
-    client = app.test_client()
-    sign_in_staff(client, make_staff(role, name=f"Nhân viên {role}"), clock=clock)
-    return client
 
 
 def state() -> dict:
@@ -396,9 +391,7 @@ def test_a_file_of_exactly_20000_rows_with_a_bom_is_read(board, clock):
 
 
 def test_a_refused_file_is_explained_in_vietnamese(app, clock):
-    member = make_staff("board", name="Đỗ Minh Quân")
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
+    client = staff_client(app, make_staff("board", name="Đỗ Minh Quân"), clock)
     incident = create_incident(client, clock)
     response = upload(client, incident, "e\n".encode("utf-16"))
     assert response.status_code == 400
@@ -426,7 +419,7 @@ def test_no_one_but_the_board_reaches_any_of_these_pages_or_files(app, board, cl
     an = make_customer()
     ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
     incident = create_incident(board, clock, complaints=[str(ticket.id)])
-    client = staff_client(app, clock, role)
+    client = staff_client(app, make_staff(role, name=f"Nhân viên {role}"), clock)
     csrf = csrf_token(client, "/board/" if role != "admin" else "/board/settings")
     before = state()
     for path in ("/board/incidents/", NEW_INCIDENT, f"/board/incidents/{incident.id}",
@@ -702,8 +695,7 @@ def test_a_staff_name_with_markup_or_a_formula_is_text_on_every_page_and_in_the_
     an = make_customer()
     ticket = new_ticket("leak_complaint", customer=an, email="an.nguyen@example.vn")
     care = make_staff("care", name=f"=1+1 {XSS}"[:200])
-    viewer = app.test_client()
-    sign_in_staff(viewer, care, clock=clock)
+    viewer = staff_client(app, care, clock)
     assert viewer.get(f"/board/customers/{an.id}").status_code == 200
     board.member.full_name = f"@SUM(1) {XSS}"[:200]
     db.session.commit()
