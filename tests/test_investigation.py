@@ -92,13 +92,14 @@ def test_other_complaints_naming_the_same_third_party_are_listed_with_links(app,
     binh = make_customer("binh@example.vn", "Trần Thị Bình")
     by_name = complaint(binh, clock, name="  công TY bất động  sảnX ", days_ago=2)  # spaces and case
     by_ascii_case = complaint(binh, clock, name="công ty bất động sản x")
+    by_vietnamese_capitals = complaint(binh, clock, name="CÔNG TY BẤT ĐỘNG SẢN X")  # on SQLite too
     by_phone = complaint(binh, clock, phone="+84903999888")
     by_url = complaint(binh, clock, url="http://www.rao-vat.example.com/tin/1/")
     by_url_case = complaint(binh, clock, url="HTTPS://Rao-Vat.Example.com/tin/1?ref=zalo")
     longer_url = complaint(binh, clock, url="https://rao-vat.example.com/tin/12")
     other_party = complaint(binh, clock, name="Công ty Y", phone="+84903000000", url="https://y.example.net/")
     shown = panel(page_text(board.get(f"/board/tickets/{ticket.reference}")))
-    for similar in (by_name, by_ascii_case, by_phone, by_url, by_url_case):
+    for similar in (by_name, by_ascii_case, by_vietnamese_capitals, by_phone, by_url, by_url_case):
         assert f'href="/board/tickets/{similar.reference}"' in shown, similar.reference
     for unlike in (longer_url, other_party, ticket):
         assert f'href="/board/tickets/{unlike.reference}"' not in shown, unlike.reference

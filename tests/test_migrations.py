@@ -115,6 +115,32 @@ def test_consents_of_the_old_table_become_ledger_entries(tmp_path, clock):
             db.engine.dispose()
 
 
+def test_complaints_filed_before_the_third_party_keys_are_found_by_them(tmp_path, clock):
+    """Migration 0021 fills the keys of the complaints already filed: the name without case (Vietnamese
+    capitals too) or spaces, the web address as host and path."""
+    with empty_database(tmp_path) as url:
+        app = make_test_app(tmp_path, DATABASE_URL=url)
+        with app.app_context():
+            upgrade(revision="0020")
+            now = clock.now().replace(tzinfo=None)
+            with db.engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO tickets (id, kind, status, department, priority, requester_email, requester_locale, "
+                    "created_at, received_at, acknowledge_due_at, due_at, updated_at, version) VALUES "
+                    "(1, 'leak_complaint', 'open', 'board', 'high', 'an@example.vn', 'vi', :now, :now, :now, :now, "
+                    ":now, 1), (2, 'leak_complaint', 'open', 'board', 'high', 'an@example.vn', 'vi', :now, :now, "
+                    ":now, :now, :now, 1)"), {"now": now})
+                connection.execute(text(
+                    "INSERT INTO leak_complaint_details (ticket_id, leaked, third_party_name, third_party_url) "
+                    "VALUES (1, '[]', 'ĐỖ Văn  Bảo', 'https://www.Lua-Dao.vn/tin/1/'), (2, '[]', NULL, NULL)"))
+            upgrade(revision="0021")
+            with db.engine.connect() as connection:
+                keys = connection.execute(text("SELECT third_party_name_key, third_party_url_key "
+                                               "FROM leak_complaint_details ORDER BY ticket_id")).all()
+            assert [tuple(row) for row in keys] == [("đỗvănbảo", "lua-dao.vn/tin/1"), ("", "")]
+            db.engine.dispose()
+
+
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["demo", "load"]])
 def test_setup_commands_run_on_a_fresh_database(tmp_path, command):
     """`make run` does `flask db upgrade` then `flask demo load`; both work on an empty database."""

@@ -3,7 +3,8 @@ members who review staff access (``access.review``): who among staff was shown t
 data in the last 30 days (one line per member per day, linked to that member's access history), and
 the other complaints that name the same third party — the same name (case and spaces aside), phone
 number (E.164, as stored) or web address (host and path, whatever the scheme, a "www." or a
-trailing slash).
+trailing slash), compared by keys stored beside them and indexed (``leak_complaint.name_key``,
+``url_key``).
 
 The complainant's own data is already beside the thread on the ticket page, so the panel does not
 repeat it. The other complaints are named by reference, kind, date and status, never by their
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import render_template
 from sqlalchemy import Date, Integer, String, case, cast, func, literal, null, or_, select, type_coerce, union_all
@@ -68,29 +68,13 @@ class Investigation:
     third_party_named: bool  # whether this complaint names a third party to compare
 
 
-def name_key(name: str | None) -> str:
-    """A name without its spaces (compared lowercased by the database)."""
-    return "".join((name or "").split())
-
-
-def url_key(url: str | None) -> str:
-    """Host and path of a web address, lowercased, without the scheme, a "www.", a user name or a
-    trailing slash: ``https://www.Example.com/tin/1/`` → ``example.com/tin/1``."""
-    if not url:
-        return ""
-    parts = urlsplit(url.strip())
-    host = parts.netloc.rpartition("@")[2].lower()
-    host = host.removeprefix("www.")
-    return f"{host}{parts.path}".rstrip("/").lower()
-
-
 def investigate(ticket: TicketStanding, now: datetime) -> Investigation:
     """The panel's data for the ticket, with one statement (none if there is nothing to look up)."""
     since = local_day(now) - timedelta(days=ACCESS_DAYS - 1)
     details = ticket.details
-    named = {"name": name_key(getattr(details, "third_party_name", None)),
+    named = {"name": getattr(details, "third_party_name_key", None) or "",
              "phone": getattr(details, "third_party_phone", None) or "",
-             "url": url_key(getattr(details, "third_party_url", None))}
+             "url": getattr(details, "third_party_url_key", None) or ""}
     parts = []
     if ticket.customer_id:
         parts.append(_access_part(ticket.customer_id, since))
@@ -102,12 +86,10 @@ def investigate(ticket: TicketStanding, now: datetime) -> Investigation:
         if row.part == "access":
             access.append(AccessLine(row.day, row.key, row.label, Role(row.role), row.n, row.first_at, row.last_at))
             continue
-        matched = [what for what, flag in (("name", row.by_name), ("phone", row.by_phone)) if flag]
-        if row.by_url and url_key(row.url) == named["url"]:  # the database found it close; this decides
-            matched.append("url")
-        if matched:
-            similar.append(SimilarComplaint(format_reference(row.first_at.year, row.key), get_kind(row.label),
-                                            TicketStatus(row.role), row.first_at, matched))
+        matched = [what for what, flag in (("name", row.by_name), ("phone", row.by_phone), ("url", row.by_url))
+                   if flag]
+        similar.append(SimilarComplaint(format_reference(row.first_at.year, row.key), get_kind(row.label),
+                                        TicketStatus(row.role), row.first_at, matched))
     access.sort(key=lambda line: (line.day, line.last_at), reverse=True)
     similar.sort(key=lambda complaint: complaint.created_at, reverse=True)
     return Investigation(ticket.customer_id, access, since, similar, any(named.values()))
@@ -119,8 +101,8 @@ def _access_part(customer_id: int, since: date):
                     func.max(view.staff_name).label("label"),
                     type_coerce(func.max(view.staff_role), String).label("role"),
                     func.count().label("n"), func.min(view.viewed_at).label("first_at"),
-                    func.max(view.viewed_at).label("last_at"), cast(null(), String).label("url"),
-                    literal(0).label("by_name"), literal(0).label("by_phone"), literal(0).label("by_url"))
+                    func.max(view.viewed_at).label("last_at"), literal(0).label("by_name"),
+                    literal(0).label("by_phone"), literal(0).label("by_url"))
              .where(view.customer_id == customer_id, view.viewed_on >= since)
              .group_by(view.viewed_on, view.staff_id)
              .order_by(view.viewed_on.desc(), func.max(view.viewed_at).desc()).limit(ACCESS_LINES)).subquery()
@@ -132,20 +114,19 @@ def _flag(condition):
 
 
 def _similar_part(ticket_id: int, named: dict[str, str]):
+    """The newest complaints naming the same third party: equal keys, each an indexed column."""
     details = LeakComplaintDetails
-    same_name = (func.lower(func.replace(details.third_party_name, " ", "")) == func.lower(literal(named["name"]))
-                 if named["name"] else literal(False))
+    same_name = details.third_party_name_key == named["name"] if named["name"] else literal(False)
     same_phone = details.third_party_phone == named["phone"] if named["phone"] else literal(False)
-    near_url = (func.lower(details.third_party_url).contains(named["url"], autoescape=True)
-                if named["url"] else literal(False))
+    same_url = details.third_party_url_key == named["url"] if named["url"] else literal(False)
     complaints = (select(literal("similar").label("part"), cast(null(), Date).label("day"), Ticket.id.label("key"),
                          type_coerce(Ticket.kind, String).label("label"),
                          type_coerce(Ticket.status, String).label("role"), cast(literal(0), Integer).label("n"),
                          Ticket.created_at.label("first_at"), Ticket.created_at.label("last_at"),
-                         details.third_party_url.label("url"), _flag(same_name).label("by_name"),
-                         _flag(same_phone).label("by_phone"), _flag(near_url).label("by_url"))
+                         _flag(same_name).label("by_name"), _flag(same_phone).label("by_phone"),
+                         _flag(same_url).label("by_url"))
                   .join(details, details.ticket_id == Ticket.id)
-                  .where(Ticket.id != ticket_id, or_(same_name, same_phone, near_url))
+                  .where(Ticket.id != ticket_id, or_(same_name, same_phone, same_url))
                   .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(SIMILAR_COMPLAINTS)).subquery()
     return select(complaints)
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 from wtforms import DateField, MultipleFileField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -110,6 +110,22 @@ class EvidenceFile(db.Model):
         return os.path.join(current_app.config["UPLOAD_DIR"], self.stored_name)
 
 
+def name_key(name: str | None) -> str:
+    """A third party's name as complaints are compared by it: case (Vietnamese capitals too) and
+    spaces aside."""
+    return "".join((name or "").split()).casefold()
+
+
+def url_key(url: str | None) -> str:
+    """Host and path of a web address, lowercased, without the scheme, a "www.", a user name or a
+    trailing slash: ``https://www.Example.com/tin/1/`` → ``example.com/tin/1``."""
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.rpartition("@")[2].lower().removeprefix("www.")
+    return f"{host}{parts.path}".rstrip("/").lower()
+
+
 class LeakComplaintDetails(ComplaintAnswer, db.Model):
     """What the customer says leaked, where and when; and the board's answer."""
 
@@ -120,11 +136,26 @@ class LeakComplaintDetails(ComplaintAnswer, db.Model):
     leaked: Mapped[list] = mapped_column(JSON, default=list)  # keys of LEAKED_DATA
     leaked_other: Mapped[str | None] = mapped_column(String(200))
     third_party_name: Mapped[str | None] = mapped_column(String(200))
-    third_party_phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    third_party_phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     third_party_url: Mapped[str | None] = mapped_column(String(500))
+    # The name and the web address as they are compared with other complaints' (:func:`name_key`,
+    # :func:`url_key`), kept in step with them and indexed: finding the complaints that name the same
+    # third party is a look-up, whatever the number of complaints.
+    third_party_name_key: Mapped[str] = mapped_column(String(400), default="", index=True)
+    third_party_url_key: Mapped[str] = mapped_column(String(500), default="", index=True)
     # None on a row that holds only the board's answer (a complaint filed without the form's details)
     seen_on: Mapped[date | None] = mapped_column(Date)
     evidence: Mapped[list[EvidenceFile]] = relationship(order_by=EvidenceFile.id, cascade="all, delete-orphan")
+
+    @validates("third_party_name")
+    def _keep_name_key(self, _attribute, name: str | None) -> str | None:
+        self.third_party_name_key = name_key(name)
+        return name
+
+    @validates("third_party_url")
+    def _keep_url_key(self, _attribute, url: str | None) -> str | None:
+        self.third_party_url_key = url_key(url)
+        return url
 
     @property
     def leaked_titles(self) -> list:
