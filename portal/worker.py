@@ -9,24 +9,26 @@ import threading
 
 from portal import clock
 from portal.db import db
-from portal.jobs import run_due_jobs
+from portal.jobs import PurgeSchedule, run_due_jobs
 
 log = logging.getLogger(__name__)
 
 
-def run_once(app) -> int:
-    """Do every due job once; return how much work was done (0: nothing was due)."""
+def run_once(app, purges: PurgeSchedule | None = None) -> int:
+    """Do every due job once; return how much work was done (0: nothing was due). ``purges`` is the
+    worker loop's schedule of retention purges; without one (``flask worker --once``) they run."""
     with app.app_context():
         try:
-            return run_due_jobs(clock.now())
+            return run_due_jobs(clock.now(), purges)
         finally:
             db.session.remove()
 
 
 def run_forever(app, poll_seconds: float, stop: threading.Event) -> None:
+    purges = PurgeSchedule()  # this worker's: its first round purges, then once an hour
     while not stop.is_set():
         try:
-            tried = run_once(app)
+            tried = run_once(app, purges)
         except Exception:  # a broken round must not kill the worker; the next round retries
             log.exception("Worker round failed")
             tried = 0

@@ -22,11 +22,12 @@ from portal.email_links import EmailLink
 from portal.outbox.delivery import deliver_due
 from portal.outbox.models import DeliveryAttempt, OutboxMessage
 from portal.outbox.services import queue_email
-from portal.outbox.transports import SmtpSession
+from portal.outbox.transports import IDLE_BEFORE_TEST, SmtpSession
 from portal.worker import start_background_worker
 from tests.factories import make_customer
 from tests.helpers import (
     TEST_DATABASE_URL,
+    SMTPTestServer,
     free_port,
     link_and_code,
     outbox,
@@ -359,15 +360,151 @@ def test_a_round_of_deliveries_uses_one_connection(smtp_app, smtp_server, clock)
     assert [reload(message.id).status for message in messages] == ["sent"] * 3
 
 
-def test_a_connection_the_server_dropped_between_messages_is_replaced(smtp_app, smtp_server, clock):
+class WatchingSMTPServer(SMTPTestServer):
+    """The test SMTP server, also counting the NOOPs it is asked and refusing the recipients in
+    ``refused``."""
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.noops = 0
+        self.refused: set[str] = set()
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        self.noops += 1
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def watching_server():
+    server = WatchingSMTPServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def watched_app(app, watching_server):
+    app.config.update(watching_server.app_config())
+    return app
+
+
+@pytest.fixture
+def hanging_up_port():
+    """A local port that takes every connection and hangs up at once, as a server going down does:
+    a connection is made but no SMTP session. ``hanging_up_port.calls`` counts the connections."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    closing = threading.Event()
+
+    def hang_up_on_each():
+        while not closing.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            hang_up_on_each.calls += 1
+            connection.close()
+
+    hang_up_on_each.calls = 0
+    thread = threading.Thread(target=hang_up_on_each, name="hanging-up-port")
+    thread.start()
+    hang_up_on_each.port = listener.getsockname()[1]
+    yield hang_up_on_each
+    closing.set()
+    thread.join(timeout=10)
+    listener.close()
+
+
+def test_a_connection_used_just_before_is_reused_without_a_noop(watched_app, watching_server, clock):
+    first, second, third = queue("a@example.vn"), queue("b@example.vn"), queue("c@example.vn")
+    with SmtpSession(watched_app.config) as session:
+        session.send(first)
+        session.send(second)
+        clock.advance(seconds=IDLE_BEFORE_TEST.total_seconds() - 1)
+        session.send(third)
+
+    assert watching_server.message_ids == [first.message_id, second.message_id, third.message_id]
+    assert len({mail.peer for mail in watching_server.received}) == 1
+    assert watching_server.noops == 0
+
+
+def test_a_connection_idle_past_the_limit_is_tested_and_kept_while_open(watched_app, watching_server, clock):
     first, second = queue("a@example.vn"), queue("b@example.vn")
-    with SmtpSession(smtp_app.config) as session:
+    with SmtpSession(watched_app.config) as session:
+        session.send(first)
+        clock.advance(seconds=IDLE_BEFORE_TEST.total_seconds())
+        session.send(second)
+
+    assert watching_server.noops == 1
+    assert watching_server.message_ids == [first.message_id, second.message_id]
+    assert len({mail.peer for mail in watching_server.received}) == 1
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced(watched_app, watching_server, clock):
+    first, second = queue("a@example.vn"), queue("b@example.vn")
+    with SmtpSession(watched_app.config) as session:
         session.send(first)
         session.client.sock.shutdown(socket.SHUT_RDWR)  # as a server ends it after its idle timeout
+        clock.advance(minutes=5)
         session.send(second)  # NOOP finds it gone: a new connection, and no failed attempt
 
-    assert smtp_server.message_ids == [first.message_id, second.message_id]
-    assert len({mail.peer for mail in smtp_server.received}) == 2
+    assert watching_server.message_ids == [first.message_id, second.message_id]
+    assert len({mail.peer for mail in watching_server.received}) == 2
+
+
+def test_a_round_with_the_server_down_tries_once_and_keeps_every_message_queued(smtp_app, smtp_server, clock):
+    messages = [queue(f"khach{number}@example.vn") for number in range(4)]
+    queued_at = clock.now()
+    smtp_server.stop()
+
+    assert deliver_due(clock.now()) == 1  # the first message found the server down; the round ended
+
+    first, *rest = (reload(message.id) for message in messages)
+    assert first.status == "pending" and first.attempt_count == 1 and "Connection refused" in first.last_error
+    assert first.next_attempt_at == queued_at + timedelta(seconds=30)
+    for message in rest:  # untouched: not tried, not delayed
+        assert (message.status, message.attempt_count, message.last_error) == ("pending", 0, None)
+        assert message.next_attempt_at == queued_at
+    assert committed_count(DeliveryAttempt) == 1
+
+    smtp_server.start()
+    assert deliver_due(clock.advance(seconds=30)) == 4
+    assert sorted(smtp_server.message_ids) == sorted(message.message_id for message in messages)
+    assert {reload(message.id).status for message in messages} == {"sent"}
+    assert deliver_due(clock.advance(days=1)) == 0
+    assert len(smtp_server.received) == 4
+
+
+def test_a_round_dials_a_server_that_hangs_up_only_once(smtp_app, hanging_up_port, clock):
+    smtp_app.config.update(SMTP_PORT=hanging_up_port.port)
+    messages = [queue(f"khach{number}@example.vn") for number in range(3)]
+
+    assert deliver_due(clock.now()) == 1
+
+    assert hanging_up_port.calls == 1
+    assert [reload(message.id).attempt_count for message in messages] == [1, 0, 0]
+    assert "SMTPServerDisconnected" in reload(messages[0].id).last_error
+    assert {reload(message.id).status for message in messages} == {"pending"}
+
+
+def test_a_message_the_connected_server_refuses_fails_alone(watched_app, watching_server, clock):
+    watching_server.refused = {"khong.co@example.vn"}
+    before = queue("a@example.vn")
+    refused = queue("khong.co@example.vn")
+    after = queue("c@example.vn")
+
+    assert deliver_due(clock.now()) == 3
+
+    assert watching_server.message_ids == [before.message_id, after.message_id]
+    refused = reload(refused.id)
+    assert refused.status == "pending" and refused.attempt_count == 1 and "550" in refused.last_error
+    assert reload(before.id).status == reload(after.id).status == "sent"
 
 
 def test_flask_worker_once_delivers_the_due_messages(smtp_app, smtp_server, runner, clock):

@@ -4,6 +4,7 @@ log's IP addresses."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from portal.audit.models import AuditRecord
 from portal.auth.models import CustomerSession
 from portal.db import db
 from portal.email_links import EmailLink
+from portal.jobs import PurgeSchedule
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.settings.retention import DEFAULTS, retention_days
 from portal.settings.services import save_setting
@@ -104,3 +106,80 @@ def test_a_shorter_period_purges_sooner(app, customer, clock):
     db.session.expire_all()
     assert db.session.get(OutboxMessage, mail.id).body_text == ""
     assert db.session.get(OutboxMessage, pending.id).body_text == "text"  # never delivered: kept for a resend
+
+
+def expired_link(now, name: str) -> str:
+    """Add a sign-in link past its retention period; return its name (SQLite reuses a purged id)."""
+    db.session.add(EmailLink(purpose="sign_in", token_hash=name, address_key=f"a-{name}", email="a@x.vn",
+                             expires_at=now - timedelta(days=DEFAULTS["sign_in_links"] + 1)))
+    db.session.commit()
+    return name
+
+
+def link_kept(name: str) -> bool:
+    db.session.rollback()
+    return db.session.scalar(select(EmailLink.id).where(EmailLink.token_hash == name)) is not None
+
+
+def test_a_worker_purges_on_its_first_round_then_once_an_hour(app, clock):
+    purges = PurgeSchedule()  # the one a worker loop keeps across its rounds
+    first = expired_link(clock.now(), "first")
+    worker.run_once(app, purges)
+    assert not link_kept(first)
+
+    second = expired_link(clock.now(), "second")
+    worker.run_once(app, purges)
+    clock.advance(minutes=59, seconds=59)
+    worker.run_once(app, purges)
+    assert link_kept(second)  # not again within the hour
+
+    clock.advance(seconds=1)
+    worker.run_once(app, purges)
+    assert not link_kept(second)
+    targets = db.session.scalars(select(AuditRecord.target).where(AuditRecord.action == "retention.purged")).all()
+    assert targets == ["retention:sign_in_links"] * 2
+
+
+def test_each_worker_and_each_single_round_purges_on_its_own_first_round(app, clock, runner):
+    worker.run_once(app, PurgeSchedule())
+    another = expired_link(clock.now(), "another")
+    worker.run_once(app, PurgeSchedule())  # another worker process, starting now
+    assert not link_kept(another)
+
+    once = expired_link(clock.now(), "once")
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert not link_kept(once)
+
+
+class Rounds(threading.Event):
+    """Stops the worker loop after ``count`` rounds; each pause between rounds (taken when a round
+    found nothing to do) calls ``between`` instead of waiting."""
+
+    def __init__(self, count: int, between):
+        super().__init__()
+        self.count, self.between, self.started = count, between, 0
+
+    def is_set(self) -> bool:
+        self.started += 1
+        return self.started > self.count
+
+    def wait(self, timeout=None) -> bool:
+        self.between()
+        return False
+
+
+def test_the_worker_loop_keeps_one_schedule_across_its_rounds(app, clock):
+    links = [expired_link(clock.now(), "before")]
+    seen = []
+
+    def between_rounds():
+        seen.append([link_kept(name) for name in links])
+        links.append(expired_link(clock.now(), f"pause-{len(links)}"))
+        clock.advance(minutes=30)
+
+    # 1: purges; 2, 3: nothing to do (a pause each); 4: an hour on, purges again.
+    worker.run_forever(app, 1.0, Rounds(4, between_rounds))
+
+    assert seen == [[False], [False, True]]
+    assert [link_kept(name) for name in links] == [False, False, False]

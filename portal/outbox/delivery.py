@@ -118,10 +118,15 @@ def deliver_one(now: datetime, smtp: SmtpSession | None = None) -> bool:
 
 def deliver_due(now: datetime, limit: int = 100) -> int:
     """Try every message due at ``now`` (at most ``limit``) over one SMTP connection, kept while it
-    works; return how many were tried."""
+    works; return how many were tried.
+
+    The round stops when no connection to the server can be set up: that message's failed attempt
+    is recorded as any other, and the messages after it stay queued as they were, for the next round.
+    Dialling a server that is down once per message would only make a long round of failures (each
+    waiting up to ``SMTP_TIMEOUT``) and push every message's next try back for nothing."""
     tried = 0
     with SmtpSession(current_app.config) as smtp:
-        while tried < limit and deliver_one(now, smtp):
+        while tried < limit and not smtp.unavailable and deliver_one(now, smtp):
             tried += 1
     return tried
 
