@@ -1,5 +1,6 @@
-"""Notifying an incident's affected customers: start (the first batch is queued at once), resume one
-batch, and the progress page. The partial ``incidents/_notify.html`` is what the incident page shows."""
+"""Notifying an incident's affected customers: start (the first batch is queued at once), resume
+one batch, and the progress page. The partial ``incidents/_notify.html`` is what the incident page
+shows, with the ``progress`` its view passes."""
 
 from __future__ import annotations
 
@@ -30,12 +31,6 @@ class ResumeNoticeForm(PortalForm):
 
 
 @bp.app_template_global()
-def incident_notice_progress(incident_id: int) -> notify.NoticeProgress:
-    """The partial's counts (one statement)."""
-    return notify.notice_progress(incident_id)
-
-
-@bp.app_template_global()
 def incident_notice_forms(back: str = "") -> dict:
     return {"start": StartNoticeForm(formdata=None, back=back), "resume": ResumeNoticeForm(formdata=None, back=back)}
 
@@ -51,7 +46,8 @@ def _back(incident: BreachIncident, form) -> str:
 
 
 def _page(incident: BreachIncident, form=None, status: int = 200):
-    return render_template("incidents/notify.html", incident=incident, notify_form=form, form=form), status
+    return render_template("incidents/notify.html", incident=incident, notify_form=form, form=form,
+                           progress=notify.notice_progress(incident.id)), status
 
 
 @bp.route("/<int:incident_id>/notify")
