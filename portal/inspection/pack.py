@@ -32,6 +32,7 @@ from portal.i18n import LOCALE_NAMES
 from portal.incidents.documents import notice_state
 from portal.incidents.models import DATA_CATEGORIES, AffectedCustomer, BreachIncident, format_incident_reference
 from portal.incidents.queries import notice_counts, progress_columns, progress_of
+from portal.incidents.services import authority_clock
 from portal.spreadsheets import safe_cell
 from portal.staff.models import StaffMember
 from portal.tickets.due import LOCAL_TZ
@@ -209,7 +210,7 @@ def _breach_rows(start: datetime, end: datetime, now: datetime, summary: Summary
                  .order_by(BreachIncident.discovered_at, BreachIncident.id))
     for incident, sent_by, *counted in _streamed(statement):
         progress = progress_of(counted)
-        sent, state = incident.authority_notified_at, notice_state(incident, now)
+        sent, state = incident.authority_notified_at, notice_state(authority_clock(incident, now))
         summary.notices[state] += 1
         summary.affected += progress.total
         summary.customers_notified += progress.emailed  # those without an address are told another way
