@@ -1,9 +1,10 @@
 """Telling every affected customer of a breach incident: one bilingual e-mail each, through the outbox.
 
 A board member starts the notice (:func:`start_customer_notice`); the notices are then queued in
-batches (:func:`queue_notice_batch`): the first in the request that starts it, the rest by
-``flask worker`` (:func:`queue_waiting_notices`), which commits after every batch, so a crash loses
-at most the batch in hand and the next round carries on where the last commit stopped.
+batches (:func:`queue_notice_batch`): a small first one (:data:`FIRST_BATCH_SIZE`) in the request
+that starts it, the rest by ``flask worker`` (:func:`queue_waiting_notices`), which commits after
+every batch, so a crash loses at most the batch in hand and the next round carries on where the
+last commit stopped.
 
 Nobody is told twice: a customer appears once on an incident's list (the table's unique key), and a
 batch claims its rows by setting ``notice_queued_at`` on rows where it is still empty, in the same
@@ -32,7 +33,10 @@ from portal.incidents.models import DATA_CATEGORIES, AffectedCustomer, BreachInc
 from portal.incidents.queries import notice_progress
 from portal.outbox.services import queue_email
 
-BATCH_SIZE = 500
+BATCH_SIZE = 500  # what the worker (and "Resume") queues in one transaction
+# What the request that starts the notice queues itself, so that its page answers quickly; the worker
+# does the rest.
+FIRST_BATCH_SIZE = 50
 # Vietnamese first, then English, in every notice whatever the customer's language.
 NOTICE_LOCALES = ("vi", "en")
 PURPOSE = "incident_notice"

@@ -1,4 +1,4 @@
-"""Notifying an incident's affected customers: start (the first batch is queued at once), resume
+"""Notifying an incident's affected customers: start (a small first batch is queued at once), resume
 one batch, and the progress page. The partial ``incidents/_notify.html`` is what the incident page
 shows, with the ``progress`` its view passes."""
 
@@ -60,7 +60,7 @@ def customer_notice(incident_id: int):
 @bp.route("/<int:incident_id>/notify", methods=["POST"])
 @staff_required("incident.manage")
 def start_notice(incident_id: int):
-    """Start the notice and queue its first batch; the worker queues the rest."""
+    """Start the notice and queue a small first batch; the worker queues the rest."""
     incident = db.get_or_404(BreachIncident, incident_id)
     form = StartNoticeForm()
     if not form.validate_on_submit():
@@ -68,7 +68,7 @@ def start_notice(incident_id: int):
     now = clock.now()
     try:
         started = notify.start_customer_notice(incident, current_user.staff, now)
-        queued = notify.queue_notice_batch(incident.id, now, actor=current_user.staff)
+        queued = notify.queue_notice_batch(incident.id, now, notify.FIRST_BATCH_SIZE, actor=current_user.staff)
         db.session.commit()
     except notify.NoticeRefused as refusal:
         db.session.rollback()
