@@ -349,7 +349,8 @@ def test_the_page_asks_for_a_confirmation_naming_how_many_will_be_emailed(app, b
     assert db.session.get(BreachIncident, incident.id).customers_notice_started_at is None
 
 
-def test_a_small_incident_is_done_at_once_and_a_large_one_resumes_by_the_button(app, board, clock):
+def test_a_small_incident_is_done_at_once_and_a_large_one_is_finished_by_the_button_and_the_worker(
+        app, board, clock):
     small = make_incident(board, now=clock.now())
     add_affected(small, 5)
     large = make_incident(board, now=clock.now(), title="Lộ dữ liệu lớn")
@@ -361,17 +362,36 @@ def test_a_small_incident_is_done_at_once_and_a_large_one_resumes_by_the_button(
     page = client.get(f"/board/incidents/{small.id}/notify").get_data(as_text=True)
     assert "/notify/resume" not in page
 
+    # Starting queues a small first batch in the request ...
     response = start_over_http(client, large.id)
     assert response.status_code == 303 and response.headers["Location"].endswith("#h-notify")
-    assert notify.notice_progress(large.id).waiting == 120
+    assert notify.notice_progress(large.id).waiting == 620 - notify.FIRST_BATCH_SIZE == 570
     page = client.get(f"/board/incidents/{large.id}/notify").get_data(as_text=True)
-    assert "/notify/resume" in page and "500" in page and "120" in page
+    assert "/notify/resume" in page and "<dd>50</dd>" in page and "<dd>570</dd>" in page
+    # ... "Resume" queues a worker's batch now ...
     path = f"/board/incidents/{large.id}/notify"
     assert client.post(f"{path}/resume", data={"csrf_token": csrf_token(client, path), "back": path}
                        ).status_code == 303
+    assert notify.notice_progress(large.id).waiting == 570 - notify.BATCH_SIZE == 70
+    # ... and the worker queues the rest.
+    assert notify.queue_waiting_notices(clock.now()) == 70
     assert notify.notice_progress(large.id).waiting == 0
     assert "/notify/resume" not in client.get(path).get_data(as_text=True)
     assert notice_count() == 625
+
+
+def test_the_worker_queues_what_the_first_batch_left_in_batches(app, board, clock):
+    incident = make_incident(board, now=clock.now())
+    add_affected(incident, 1_100)
+    client = board_client(app, board, clock)
+    start_over_http(client, incident.id)
+    assert notice_count() == notify.FIRST_BATCH_SIZE
+
+    assert notify.queue_waiting_notices(clock.now()) == 1_050
+    assert_each_told_once(incident.id, 1_100)
+    batches = db.session.scalars(select(AuditRecord.data).where(
+        AuditRecord.action == "incident.customer_notices_queued").order_by(AuditRecord.id)).all()
+    assert [batch["emailed"] for batch in batches] == [50, 500, 500, 50]
 
 
 def test_the_notice_is_refused_without_a_description_or_without_affected_customers(app, board, clock):

@@ -17,6 +17,7 @@ from portal.incidents.documents import (
     protection_contact,
     written_date,
 )
+from portal.incidents.services import authority_clock
 from portal.tickets.due import local_date
 
 
@@ -30,7 +31,7 @@ def _document(template: str, incident_id: int):
         return render_template(template, facts=facts, incident=facts.incident, locale=locale,
                                contact=protection_contact(current_app.config), now=now,
                                today=written_date(local_date(now), locale),
-                               notice_state=notice_state(facts.incident, now))
+                               notice_state=notice_state(authority_clock(facts.incident, now)))
 
 
 @bp.route("/<int:incident_id>/notice")

@@ -10,16 +10,14 @@ reading (:data:`DOCUMENT_LOCALES`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from babel.dates import format_date
-from sqlalchemy import func, select
 
-from portal.db import db
 from portal.i18n import DEFAULT_LOCALE
-from portal.incidents.models import AffectedCustomer, BreachIncident, IncidentComplaint
-from portal.staff.models import StaffMember
-from portal.tickets.models import Ticket, format_reference
+from portal.incidents.models import BreachIncident
+from portal.incidents.queries import IncidentView, incident_complaints, incident_view
+from portal.incidents.services import AuthorityClock
 
 # The official document is Vietnamese; English is a reading aid.
 DOCUMENT_LOCALES = ("vi", "en")
@@ -27,12 +25,15 @@ DOCUMENT_LOCALES = ("vi", "en")
 
 @dataclass(frozen=True)
 class IncidentFacts:
-    """What the documents state of one incident."""
+    """What the documents state of one incident: the incident's page's own view of it (its counts,
+    who notified the authority) and the references of the complaints raised into it."""
 
-    incident: BreachIncident
-    affected_count: int
-    notified_by_name: str | None  # who sent the notice to the authority, if it was sent
+    view: IncidentView
     complaint_references: list[str]
+
+    @property
+    def incident(self) -> BreachIncident:
+        return self.view.incident
 
 
 @dataclass(frozen=True)
@@ -52,22 +53,11 @@ def document_locale(asked: str | None) -> str:
 
 
 def incident_facts(incident_id: int) -> IncidentFacts | None:
-    """The incident with its count of affected customers and the name of who notified the
-    authority (one statement), and the references of the complaints raised into it (one more)."""
-    affected = (select(func.count()).select_from(AffectedCustomer)
-                .where(AffectedCustomer.incident_id == BreachIncident.id).scalar_subquery())
-    notifier = (select(StaffMember.full_name).where(StaffMember.id == BreachIncident.authority_notified_by_id)
-                .scalar_subquery())
-    row = db.session.execute(select(BreachIncident, affected, notifier)
-                             .where(BreachIncident.id == incident_id)).one_or_none()
-    if row is None:
+    """The incident as its page reads it (one statement) and its complaints' references (one more)."""
+    view = incident_view(incident_id)
+    if view is None:
         return None
-    incident, affected_count, notified_by = row
-    tickets = db.session.execute(
-        select(Ticket.id, Ticket.created_at).join(IncidentComplaint, IncidentComplaint.ticket_id == Ticket.id)
-        .where(IncidentComplaint.incident_id == incident_id).order_by(Ticket.id)).all()
-    return IncidentFacts(incident=incident, affected_count=affected_count or 0, notified_by_name=notified_by,
-                         complaint_references=[format_reference(created.year, number) for number, created in tickets])
+    return IncidentFacts(view, [row.reference for row in incident_complaints(incident_id)])
 
 
 def protection_contact(config) -> Contact:
@@ -85,9 +75,9 @@ def written_date(day: date, locale: str) -> str:
     return format_date(day, "d MMMM yyyy", locale=locale)
 
 
-def notice_state(incident: BreachIncident, now: datetime) -> str:
-    """Where the notice to the authority stands: ``sent``, ``sent_late``, ``due`` or ``overdue``."""
-    late = incident.authority_notice_late(now)
-    if incident.authority_notified_at is not None:
-        return "sent_late" if late else "sent"
-    return "overdue" if late else "due"
+def notice_state(clock: AuthorityClock) -> str:
+    """Where the notice to the authority stands, as the documents and the inspection pack word it:
+    ``sent``, ``sent_late``, ``due`` or ``overdue``, read from the incident's 72-hour clock."""
+    if clock.state == "sent":
+        return "sent_late" if clock.late else "sent"
+    return "overdue" if clock.state == "late" else "due"

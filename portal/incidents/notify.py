@@ -1,9 +1,10 @@
 """Telling every affected customer of a breach incident: one bilingual e-mail each, through the outbox.
 
 A board member starts the notice (:func:`start_customer_notice`); the notices are then queued in
-batches (:func:`queue_notice_batch`): the first in the request that starts it, the rest by
-``flask worker`` (:func:`queue_waiting_notices`), which commits after every batch, so a crash loses
-at most the batch in hand and the next round carries on where the last commit stopped.
+batches (:func:`queue_notice_batch`): a small first one (:data:`FIRST_BATCH_SIZE`) in the request
+that starts it, the rest by ``flask worker`` (:func:`queue_waiting_notices`), which commits after
+every batch, so a crash loses at most the batch in hand and the next round carries on where the
+last commit stopped.
 
 Nobody is told twice: a customer appears once on an incident's list (the table's unique key), and a
 batch claims its rows by setting ``notice_queued_at`` on rows where it is still empty, in the same
@@ -17,23 +18,25 @@ message: the board tells them another way, and the progress counts them apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import render_template
 from flask_babel import force_locale, get_translations
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 
 from portal.account.models import ContactPoint, Customer
 from portal.audit.services import record
 from portal.db import db
 from portal.enums import Channel
 from portal.incidents.models import DATA_CATEGORIES, AffectedCustomer, BreachIncident
-from portal.outbox.models import OutboxMessage, OutboxStatus
+from portal.incidents.queries import notice_progress
 from portal.outbox.services import queue_email
 
-BATCH_SIZE = 500
+BATCH_SIZE = 500  # what the worker (and "Resume") queues in one transaction
+# What the request that starts the notice queues itself, so that its page answers quickly; the worker
+# does the rest.
+FIRST_BATCH_SIZE = 50
 # Vietnamese first, then English, in every notice whatever the customer's language.
 NOTICE_LOCALES = ("vi", "en")
 PURPOSE = "incident_notice"
@@ -48,35 +51,6 @@ class NoticeRefused(ValueError):
     """The notice cannot start; the message says why, in the reader's language."""
 
 
-@dataclass(frozen=True)
-class NoticeProgress:
-    total: int  # customers on the incident's list
-    queued: int  # whose turn has come: e-mailed, or to be told another way
-    without_email: int  # no e-mail address (or erased): to be told another way
-    delivered: int  # their e-mail has reached the mail server
-    failed: int  # their e-mail could not be delivered (given up)
-    reachable: int  # have an e-mail address now (what starting the notice would e-mail, at most)
-
-    @property
-    def waiting(self) -> int:
-        """Not yet queued: the worker (or "Resume") still has them to do."""
-        return self.total - self.queued
-
-    @property
-    def emailed(self) -> int:
-        return self.queued - self.without_email
-
-    @property
-    def sending(self) -> int:
-        """Queued as e-mail, neither delivered nor given up yet."""
-        return self.emailed - self.delivered - self.failed
-
-
-def affected_count(incident_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(AffectedCustomer)
-                             .where(AffectedCustomer.incident_id == incident_id)) or 0
-
-
 def start_customer_notice(incident: BreachIncident, staff, now: datetime) -> bool:
     """Start notifying the incident's affected customers; return False if it had already started
     (starting twice changes nothing). Raises :class:`NoticeRefused` when it may not start."""
@@ -86,7 +60,7 @@ def start_customer_notice(incident: BreachIncident, staff, now: datetime) -> boo
         return False
     if not (incident.acts or "").strip() or not (incident.measures or "").strip():
         raise NoticeRefused(NOTHING_TO_SAY)
-    affected = affected_count(incident.id)
+    affected = notice_progress(incident.id).total
     if not affected:
         raise NoticeRefused(NOBODY_AFFECTED)
     incident.customers_notice_started_at = now
@@ -192,22 +166,3 @@ def queue_waiting_notices(now: datetime, limit: int = BATCH_SIZE) -> int:
                 break
     return total
 
-
-def notice_progress(incident_id: int) -> NoticeProgress:
-    """Where the notice stands, in one statement."""
-    queued = AffectedCustomer.notice_queued_at.is_not(None)
-    has_email = (select(ContactPoint.id)
-                 .where(ContactPoint.customer_id == AffectedCustomer.customer_id, ContactPoint.channel == Channel.EMAIL)
-                 .exists())
-    row = db.session.execute(
-        select(func.count(AffectedCustomer.id),
-               func.count(AffectedCustomer.notice_queued_at),
-               func.coalesce(func.sum(case((queued & AffectedCustomer.outbox_id.is_(None), 1), else_=0)), 0),
-               func.coalesce(func.sum(case((OutboxMessage.status == OutboxStatus.SENT, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((OutboxMessage.status == OutboxStatus.FAILED, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((Customer.erased_at.is_(None) & has_email, 1), else_=0)), 0))
-        .select_from(AffectedCustomer)
-        .join(Customer, Customer.id == AffectedCustomer.customer_id)
-        .outerjoin(OutboxMessage, OutboxMessage.id == AffectedCustomer.outbox_id)
-        .where(AffectedCustomer.incident_id == incident_id)).one()
-    return NoticeProgress(*(int(value) for value in row))

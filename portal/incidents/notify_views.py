@@ -1,5 +1,6 @@
-"""Notifying an incident's affected customers: start (the first batch is queued at once), resume one
-batch, and the progress page. The partial ``incidents/_notify.html`` is what the incident page shows."""
+"""Notifying an incident's affected customers: start (a small first batch is queued at once), resume
+one batch, and the progress page. The partial ``incidents/_notify.html`` is what the incident page
+shows, with the ``progress`` its view passes."""
 
 from __future__ import annotations
 
@@ -30,12 +31,6 @@ class ResumeNoticeForm(PortalForm):
 
 
 @bp.app_template_global()
-def incident_notice_progress(incident_id: int) -> notify.NoticeProgress:
-    """The partial's counts (one statement)."""
-    return notify.notice_progress(incident_id)
-
-
-@bp.app_template_global()
 def incident_notice_forms(back: str = "") -> dict:
     return {"start": StartNoticeForm(formdata=None, back=back), "resume": ResumeNoticeForm(formdata=None, back=back)}
 
@@ -51,7 +46,8 @@ def _back(incident: BreachIncident, form) -> str:
 
 
 def _page(incident: BreachIncident, form=None, status: int = 200):
-    return render_template("incidents/notify.html", incident=incident, notify_form=form, form=form), status
+    return render_template("incidents/notify.html", incident=incident, notify_form=form, form=form,
+                           progress=notify.notice_progress(incident.id)), status
 
 
 @bp.route("/<int:incident_id>/notify")
@@ -64,7 +60,7 @@ def customer_notice(incident_id: int):
 @bp.route("/<int:incident_id>/notify", methods=["POST"])
 @staff_required("incident.manage")
 def start_notice(incident_id: int):
-    """Start the notice and queue its first batch; the worker queues the rest."""
+    """Start the notice and queue a small first batch; the worker queues the rest."""
     incident = db.get_or_404(BreachIncident, incident_id)
     form = StartNoticeForm()
     if not form.validate_on_submit():
@@ -72,7 +68,7 @@ def start_notice(incident_id: int):
     now = clock.now()
     try:
         started = notify.start_customer_notice(incident, current_user.staff, now)
-        queued = notify.queue_notice_batch(incident.id, now, actor=current_user.staff)
+        queued = notify.queue_notice_batch(incident.id, now, notify.FIRST_BATCH_SIZE, actor=current_user.staff)
         db.session.commit()
     except notify.NoticeRefused as refusal:
         db.session.rollback()

@@ -14,6 +14,7 @@ from portal.complaints.services import COMPLAINT_KINDS
 from portal.db import db
 from portal.enums import Channel
 from portal.incidents.models import AffectedCustomer, BreachIncident, IncidentComplaint, IncidentStatus
+from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.staff.models import StaffMember
 from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
 from portal.tickets.kinds.misuse_report import MisuseReportDetails
@@ -25,16 +26,83 @@ CUSTOMERS_PER_PAGE = 50
 MAX_PAGE = 10_000
 
 
-def _affected_counts():
-    """Per incident: how many customers are affected, and how many of their notices are queued."""
-    return (select(AffectedCustomer.incident_id, func.count().label("total"),
-                   func.count(AffectedCustomer.notice_queued_at).label("queued"))
-            .group_by(AffectedCustomer.incident_id).subquery())
+@dataclass(frozen=True)
+class NoticeProgress:
+    """An incident's affected customers counted, and where their notice stands."""
+
+    total: int  # customers on the incident's list
+    queued: int  # whose turn has come: e-mailed, or to be told another way
+    without_email: int  # no e-mail address (or erased): to be told another way
+    delivered: int  # their e-mail has reached the mail server
+    failed: int  # their e-mail could not be delivered (given up)
+    reachable: int  # have an e-mail address now (what starting the notice would e-mail, at most)
+
+    @property
+    def waiting(self) -> int:
+        """Not yet queued: the worker (or "Resume") still has them to do."""
+        return self.total - self.queued
+
+    @property
+    def emailed(self) -> int:
+        return self.queued - self.without_email
+
+    @property
+    def sending(self) -> int:
+        """Queued as e-mail, neither delivered nor given up yet."""
+        return self.emailed - self.delivered - self.failed
+
+
+NO_PROGRESS = NoticeProgress(0, 0, 0, 0, 0, 0)
+NOTICE_COLUMNS = ("total", "queued", "without_email", "delivered", "failed", "reachable")
+
+
+def _tally(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def notice_counts(*where):
+    """Every count of affected customers, per incident (those ``where`` picks): one grouped subquery
+    with the columns of :class:`NoticeProgress`, which the register, the incident's pages, its
+    notice, its documents and the inspection pack all read their numbers from."""
+    queued = AffectedCustomer.notice_queued_at.is_not(None)
+    has_email = (select(ContactPoint.id)
+                 .where(ContactPoint.customer_id == AffectedCustomer.customer_id, ContactPoint.channel == Channel.EMAIL)
+                 .exists())
+    return (select(AffectedCustomer.incident_id.label("incident_id"),
+                   func.count(AffectedCustomer.id).label("total"),
+                   func.count(AffectedCustomer.notice_queued_at).label("queued"),
+                   _tally(queued & AffectedCustomer.outbox_id.is_(None)).label("without_email"),
+                   _tally(OutboxMessage.status == OutboxStatus.SENT).label("delivered"),
+                   _tally(OutboxMessage.status == OutboxStatus.FAILED).label("failed"),
+                   _tally(Customer.erased_at.is_(None) & has_email).label("reachable"))
+            .join(Customer, Customer.id == AffectedCustomer.customer_id)
+            .outerjoin(OutboxMessage, OutboxMessage.id == AffectedCustomer.outbox_id)
+            .where(*where)
+            .group_by(AffectedCustomer.incident_id)
+            .subquery())
+
+
+def progress_columns(counts) -> list:
+    """The columns of ``counts`` (from :func:`notice_counts`) in :class:`NoticeProgress`'s order,
+    zero for an incident with nobody on its list."""
+    return [func.coalesce(counts.c[name], 0) for name in NOTICE_COLUMNS]
+
+
+
+def progress_of(values) -> NoticeProgress:
+    return NoticeProgress(*(int(value) for value in values))
+
+
+def notice_progress(incident_id: int) -> NoticeProgress:
+    """Where the incident's notice to its customers stands, in one statement."""
+    counts = notice_counts(AffectedCustomer.incident_id == incident_id)
+    row = db.session.execute(select(*(counts.c[name] for name in NOTICE_COLUMNS))).first()
+    return progress_of(row) if row is not None else NO_PROGRESS
 
 
 def register() -> list:
     """Every incident, newest discovery first, with (incident, affected, queued)."""
-    counts = _affected_counts()
+    counts = notice_counts()
     statement = (select(BreachIncident, func.coalesce(counts.c.total, 0).label("affected"),
                         func.coalesce(counts.c.queued, 0).label("queued"))
                  .outerjoin(counts, counts.c.incident_id == BreachIncident.id)
@@ -47,22 +115,31 @@ class IncidentView:
     incident: BreachIncident
     created_by: str | None
     notified_by: str | None
-    affected: int
-    queued: int
+    progress: NoticeProgress
+
+    @property
+    def affected(self) -> int:
+        return self.progress.total
+
+    @property
+    def queued(self) -> int:
+        return self.progress.queued
 
 
 def incident_view(incident_id: int) -> IncidentView | None:
     """The incident with its members' names and its list's counts, in one statement."""
     creator, notifier = aliased(StaffMember), aliased(StaffMember)
-    counts = _affected_counts()
-    statement = (select(BreachIncident, creator.full_name, notifier.full_name,
-                        func.coalesce(counts.c.total, 0), func.coalesce(counts.c.queued, 0))
+    counts = notice_counts(AffectedCustomer.incident_id == incident_id)
+    statement = (select(BreachIncident, creator.full_name, notifier.full_name, *progress_columns(counts))
                  .outerjoin(creator, creator.id == BreachIncident.created_by_id)
                  .outerjoin(notifier, notifier.id == BreachIncident.authority_notified_by_id)
                  .outerjoin(counts, counts.c.incident_id == BreachIncident.id)
                  .where(BreachIncident.id == incident_id))
     row = db.session.execute(statement).first()
-    return IncidentView(*row) if row is not None else None
+    if row is None:
+        return None
+    incident, created_by, notified_by, *counted = row
+    return IncidentView(incident, created_by, notified_by, progress_of(counted))
 
 
 def _finding():

@@ -166,7 +166,7 @@ def _page(incident_id: int, forms: IncidentForms | None = None, status: int = 20
     reason = None
     if incident.status is IncidentStatus.CLOSED and incident.authority_notified_at is None:
         reason = queries.close_reason(incident.id)
-    html = render_template("incidents/show.html", view=view, incident=incident, forms=forms,
+    html = render_template("incidents/show.html", view=view, incident=incident, forms=forms, progress=view.progress,
                            complaints=queries.incident_complaints(incident.id), now=clock.now(),
                            problem=problem, close_reason=reason, member=current_user.staff)
     db.session.commit()

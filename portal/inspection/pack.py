@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from flask import render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
 from portal.audit.models import CustomerDataView
 from portal.consent.models import ConsentEntry
@@ -31,7 +31,8 @@ from portal.enums import ActorKind
 from portal.i18n import LOCALE_NAMES
 from portal.incidents.documents import notice_state
 from portal.incidents.models import DATA_CATEGORIES, AffectedCustomer, BreachIncident, format_incident_reference
-from portal.outbox.models import OutboxMessage, OutboxStatus
+from portal.incidents.queries import notice_counts, progress_columns, progress_of
+from portal.incidents.services import authority_clock
 from portal.spreadsheets import safe_cell
 from portal.staff.models import StaffMember
 from portal.tickets.due import LOCAL_TZ
@@ -200,31 +201,24 @@ def _breach_header() -> list:
 
 
 def _breach_rows(start: datetime, end: datetime, now: datetime, summary: Summary):
-    affected = AffectedCustomer
-
-    def count(*conditions):
-        return (select(func.count()).select_from(affected)
-                .where(affected.incident_id == BreachIncident.id, *conditions).scalar_subquery())
-
-    delivered = (select(func.count()).select_from(affected)
-                 .join(OutboxMessage, and_(OutboxMessage.id == affected.outbox_id,
-                                           OutboxMessage.status == OutboxStatus.SENT))
-                 .where(affected.incident_id == BreachIncident.id).scalar_subquery())
+    in_range = (BreachIncident.discovered_at >= start, BreachIncident.discovered_at < end)
+    counts = notice_counts(AffectedCustomer.incident_id.in_(select(BreachIncident.id).where(*in_range)))
     sender = select(StaffMember.full_name).where(StaffMember.id == BreachIncident.authority_notified_by_id)
-    statement = (select(BreachIncident, count(), count(affected.outbox_id.is_not(None)), delivered,
-                        sender.scalar_subquery())
-                 .where(BreachIncident.discovered_at >= start, BreachIncident.discovered_at < end)
+    statement = (select(BreachIncident, sender.scalar_subquery(), *progress_columns(counts))
+                 .outerjoin(counts, counts.c.incident_id == BreachIncident.id)
+                 .where(*in_range)
                  .order_by(BreachIncident.discovered_at, BreachIncident.id))
-    for incident, affected_count, emailed, delivered_count, sent_by in _streamed(statement):
-        sent, state = incident.authority_notified_at, notice_state(incident, now)
+    for incident, sent_by, *counted in _streamed(statement):
+        progress = progress_of(counted)
+        sent, state = incident.authority_notified_at, notice_state(authority_clock(incident, now))
         summary.notices[state] += 1
-        summary.affected += affected_count
-        summary.customers_notified += emailed  # those without an address are told another way
+        summary.affected += progress.total
+        summary.customers_notified += progress.emailed  # those without an address are told another way
         categories = "; ".join(str(DATA_CATEGORIES[key]) for key in incident.categories or [] if key in DATA_CATEGORIES)
         yield [format_incident_reference(incident.created_at.year, incident.id), incident.title, incident.status.title,
-               local_time(incident.discovered_at), categories, affected_count, local_time(incident.authority_due_at),
+               local_time(incident.discovered_at), categories, progress.total, local_time(incident.authority_due_at),
                local_time(sent), sent_by or "", incident.authority_reference or "", NOTICE_STATES[state],
-               local_time(incident.customers_notice_started_at), emailed, delivered_count]
+               local_time(incident.customers_notice_started_at), progress.emailed, progress.delivered]
 
 
 # --- access_log.csv -------------------------------------------------------------------------------
