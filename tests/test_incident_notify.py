@@ -21,7 +21,7 @@ from portal.jobs import run_due_jobs
 from portal.outbox.delivery import deliver_due
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from tests.factories import make_customer, make_staff
-from tests.helpers import ON_POSTGRESQL, csrf_token, page_text, sign_in_staff
+from tests.helpers import ON_POSTGRESQL, csrf_token, page_text, staff_client
 
 ACTS = "Một nhân viên cũ đã sao chép danh sách khách hàng và gửi cho một bên thứ ba."
 MEASURES = "Chúng tôi đã khóa tài khoản, thu hồi dữ liệu và báo cơ quan chức năng."
@@ -97,12 +97,6 @@ def board(app):
     return make_staff("board", email="giamdoc@khoingo.net")
 
 
-def board_client(app, member, clock):
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
-    return client
-
-
 def start_over_http(client, incident_id: int, **data):
     path = f"/board/incidents/{incident_id}/notify"
     token = csrf_token(client, path)
@@ -171,7 +165,7 @@ def test_the_worker_round_queues_waiting_notices_before_delivering(app, board, c
 def test_starting_twice_over_http_changes_nothing_the_second_time(app, board, clock):
     incident = make_incident(board, now=clock.now())
     add_affected(incident, 20)
-    client = board_client(app, board, clock)
+    client = staff_client(app, board, clock)
     first = start_over_http(client, incident.id)
     assert first.status_code == 303
     assert "20" in page_text(client.get(first.headers["Location"]))
@@ -324,13 +318,13 @@ def test_only_the_board_may_see_or_start_the_notice(app, board, clock):
     assert anonymous.get(path).status_code == 302
     assert anonymous.post(path, data={"confirm": "y"}).status_code in (302, 400)
     for role in ("care", "sales", "admin"):
-        client = board_client(app, make_staff(role), clock)
+        client = staff_client(app, make_staff(role), clock)
         assert client.get(path).status_code == 404, role
         token = csrf_token(client, "/staff/")
         assert client.post(path, data={"csrf_token": token, "confirm": "y"}).status_code == 404, role
         assert client.post(f"{path}/resume", data={"csrf_token": token}).status_code == 404, role
-    assert board_client(app, board, clock).get(path).status_code == 200
-    assert board_client(app, board, clock).get("/board/incidents/999/notify").status_code == 404
+    assert staff_client(app, board, clock).get(path).status_code == 200
+    assert staff_client(app, board, clock).get("/board/incidents/999/notify").status_code == 404
     assert notice_count() == 0
     assert db.session.get(BreachIncident, incident.id).customers_notice_started_at is None
 
@@ -338,7 +332,7 @@ def test_only_the_board_may_see_or_start_the_notice(app, board, clock):
 def test_the_page_asks_for_a_confirmation_naming_how_many_will_be_emailed(app, board, clock):
     incident = make_incident(board, now=clock.now())
     add_affected(incident, 12, no_email_every=6)  # two of twelve have no address
-    client = board_client(app, board, clock)
+    client = staff_client(app, board, clock)
     page = page_text(client.get(f"/board/incidents/{incident.id}/notify"))
     assert "10" in page and "2" in page
     unconfirmed = start_over_http(client, incident.id, confirm="")
@@ -355,7 +349,7 @@ def test_a_small_incident_is_done_at_once_and_a_large_one_is_finished_by_the_but
     add_affected(small, 5)
     large = make_incident(board, now=clock.now(), title="Lộ dữ liệu lớn")
     add_affected(large, 620, start=100)
-    client = board_client(app, board, clock)
+    client = staff_client(app, board, clock)
 
     start_over_http(client, small.id)
     assert notify.notice_progress(small.id).waiting == 0
@@ -383,7 +377,7 @@ def test_a_small_incident_is_done_at_once_and_a_large_one_is_finished_by_the_but
 def test_the_worker_queues_what_the_first_batch_left_in_batches(app, board, clock):
     incident = make_incident(board, now=clock.now())
     add_affected(incident, 1_100)
-    client = board_client(app, board, clock)
+    client = staff_client(app, board, clock)
     start_over_http(client, incident.id)
     assert notice_count() == notify.FIRST_BATCH_SIZE
 
@@ -395,7 +389,7 @@ def test_the_worker_queues_what_the_first_batch_left_in_batches(app, board, cloc
 
 
 def test_the_notice_is_refused_without_a_description_or_without_affected_customers(app, board, clock):
-    client = board_client(app, board, clock)
+    client = staff_client(app, board, clock)
     undescribed = make_incident(board, now=clock.now(), acts="", measures="  ")
     add_affected(undescribed, 2)
     response = start_over_http(client, undescribed.id)
@@ -418,7 +412,7 @@ def test_the_notice_is_refused_without_a_description_or_without_affected_custome
 def test_a_back_address_elsewhere_is_not_followed(app, board, clock):
     incident = make_incident(board, now=clock.now())
     add_affected(incident, 2)
-    client = board_client(app, board, clock)
+    client = staff_client(app, board, clock)
     response = start_over_http(client, incident.id, back="https://evil.example/")
     assert response.headers["Location"].endswith(f"/board/incidents/{incident.id}/notify")
     assert re.search(r"/board/incidents/\d+/notify$", response.headers["Location"])
@@ -427,7 +421,7 @@ def test_a_back_address_elsewhere_is_not_followed(app, board, clock):
 def test_a_colleagues_change_at_the_same_moment_is_said_and_nothing_is_saved(app, board, clock, monkeypatch):
     incident = make_incident(board, now=clock.now())
     add_affected(incident, 3)
-    client = board_client(app, board, clock)
+    client = staff_client(app, board, clock)
     real_batch = notify.queue_notice_batch
 
     def batch_then_conflict(*args, **kwargs):

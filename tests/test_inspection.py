@@ -24,7 +24,7 @@ from portal.outbox.models import OutboxMessage
 from portal.spreadsheets import safe_cell
 from portal.tickets.due import local_date
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
-from tests.helpers import count, counted_statements, csrf_token, page_text, sign_in_staff
+from tests.helpers import count, counted_statements, csrf_token, page_text, staff_client
 
 FILES = {"requests.csv", "consents.csv", "breaches.csv", "access_log.csv", "summary.html"}
 REQUEST_COLUMNS = ["Reference", "Kind", "Department", "Status", "Filed", "Clocks counted from", "Acknowledgement due",
@@ -88,9 +88,7 @@ def world(app, clock):
 
 @pytest.fixture
 def board_client(app, world, clock):
-    client = app.test_client()
-    sign_in_staff(client, world["board"], clock=clock)
-    return client
+    return staff_client(app, world["board"], clock)
 
 
 def download(client, date_from, date_to, language="en"):
@@ -177,21 +175,15 @@ def test_the_pack_holds_the_registers_of_the_range(board_client, world):
     assert "requests.csv (4 rows)" in summary and "access_log.csv (1 row)" in summary
 
 
-def signed_in_board(app, world, clock):
-    client = app.test_client()
-    sign_in_staff(client, world["board"], clock=clock)
-    return client
-
-
 def test_a_clock_turns_late_when_its_deadline_passes(app, world, clock):
     fresh = world["tickets"][3]
     clock.current = fresh.acknowledge_due_at + timedelta(minutes=1)
     today = local_date(clock.now())
-    files = read_pack(download(signed_in_board(app, world, clock), today - timedelta(days=29), today))
+    files = read_pack(download(staff_client(app, world["board"], clock), today - timedelta(days=29), today))
     row = next(row for row in files["requests.csv"] if row[0] == fresh.reference)
     assert row[8] == "open and late" and row[12] == "open, not yet due"
     clock.current = fresh.due_at + timedelta(seconds=1)
-    files = read_pack(download(signed_in_board(app, world, clock), today - timedelta(days=29),
+    files = read_pack(download(staff_client(app, world["board"], clock), today - timedelta(days=29),
                                local_date(clock.now())))
     row = next(row for row in files["requests.csv"] if row[0] == fresh.reference)
     assert row[12] == "open and late"
@@ -267,8 +259,7 @@ def test_a_date_that_is_not_a_date_is_refused_in_vietnamese(board_client, world)
 @pytest.mark.parametrize("role", ["care", "sales", "admin"])
 def test_only_the_board_gets_the_pack(app, world, clock, role):
     member = world["care"] if role == "care" else make_staff(role)
-    client = app.test_client()
-    sign_in_staff(client, member, clock=clock)
+    client = staff_client(app, member, clock)
     assert client.get("/board/inspection").status_code == 404
     token = csrf_token(client, "/staff/")
     response = client.post("/board/inspection/pack", data={"csrf_token": token, "date_from": str(world["today"]),

@@ -88,7 +88,6 @@ def progress_columns(counts) -> list:
     return [func.coalesce(counts.c[name], 0) for name in NOTICE_COLUMNS]
 
 
-
 def progress_of(values) -> NoticeProgress:
     return NoticeProgress(*(int(value) for value in values))
 
