@@ -30,7 +30,7 @@ from portal import clock as clock_module
 from portal import create_app
 from portal.db import db
 from portal.incidents.models import BreachIncident
-from portal.incidents.services import to_local
+from portal.local_time import to_local
 from portal.outbox.models import OutboxMessage
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from portal.db import db
-from portal.incidents.services import LOCAL_ZONE
+from portal.local_time import LOCAL_ZONE
 from tests.browsing import EMAIL, NAME, expect, staff_signs_in
 from tests.factories import make_customer, make_staff, new_ticket
 

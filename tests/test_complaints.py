@@ -18,9 +18,9 @@ from sqlalchemy import select
 from portal.db import db
 from portal.enums import Department, Priority, TicketStatus
 from portal.jobs import run_due_jobs
+from portal.local_time import local_date
 from portal.rights import erasure
 from portal.tickets import services
-from portal.tickets.due import local_date
 from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
 from portal.tickets.kinds.misuse_report import MisuseReportDetails
 from portal.tickets.models import Ticket, TicketEntry

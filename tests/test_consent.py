@@ -13,12 +13,12 @@ from flask import render_template
 from sqlalchemy import select, update
 
 from portal.account.models import Order
-from portal.audit.access_log import local_day
 from portal.audit.models import AuditRecord
 from portal.consent.models import ConsentEntry
 from portal.consent.services import contract_basis, current_consents, ledger_of
 from portal.db import db
 from portal.enums import ActorKind, ConsentMethod, Department, Purpose
+from portal.local_time import local_date
 from portal.tickets import services
 from portal.tickets.models import Ticket
 from tests.factories import make_customer, make_staff
@@ -150,7 +150,7 @@ def test_what_rests_on_the_contract_is_shown_per_order_until_its_warranty_ends(c
     order = db.session.scalars(select(Order).where(Order.customer_id == customer.id)).one()
     # Its last day is tomorrow; written past the ORM, so the record's version does not move.
     db.session.execute(update(Order).where(Order.id == order.id).values(
-        warranty_ends_on=local_day(clock.now()) + timedelta(days=1)))
+        warranty_ends_on=local_date(clock.now()) + timedelta(days=1)))
     db.session.commit()
     page = page_text(signed_in.get("/my-data"))
     assert "What we need for your orders" in page and order.reference in page

@@ -20,9 +20,9 @@ from portal.db import db
 from portal.enums import ViewedPage
 from portal.incidents.models import AffectedCustomer, BreachIncident
 from portal.inspection.pack import clock_outcome
+from portal.local_time import local_date
 from portal.outbox.models import OutboxMessage
 from portal.spreadsheets import safe_cell
-from portal.tickets.due import local_date
 from tests.factories import make_customer, make_staff, new_ticket, pickup_everywhere
 from tests.helpers import count, counted_statements, csrf_token, page_text, staff_client
 

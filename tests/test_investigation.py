@@ -15,8 +15,8 @@ from portal.account.models import Customer
 from portal.audit.models import CustomerDataView
 from portal.db import db
 from portal.enums import ViewedPage
+from portal.local_time import local_date
 from portal.page_cache import PAGES
-from portal.tickets.due import local_date
 from portal.tickets.kinds.leak_complaint import LeakComplaintDetails
 from portal.tickets.kinds.misuse_report import MisuseReportDetails
 from tests.factories import make_customer, make_staff, new_ticket, picture

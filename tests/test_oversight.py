@@ -16,10 +16,10 @@ from portal.audit.models import AuditRecord, CustomerDataView
 from portal.db import db
 from portal.enums import ViewedPage
 from portal.jobs import run_due_jobs
+from portal.local_time import local_date
 from portal.oversight import services
 from portal.oversight.models import OversightAlert
 from portal.settings.insider_alerts import save_insider_thresholds
-from portal.tickets.due import local_date
 from tests.factories import make_customer, make_staff, new_ticket
 from tests.helpers import count, counted_statements, outbox, page_text, staff_client
 

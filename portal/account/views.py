@@ -9,8 +9,9 @@ from portal import clock, page_cache
 from portal.access import customer_required
 from portal.account import bp
 from portal.account.services import customer_record
-from portal.audit.access_log import access_history, local_day
+from portal.audit.access_log import access_history
 from portal.enums import Channel
+from portal.local_time import local_date
 from portal.offers import Offer, offers_from
 
 
@@ -38,7 +39,7 @@ def my_data():
                                channels=list(Channel), history=history, history_notice=notice, before=before)
 
     # and today: what rests on the contract ends with a warranty's last day (consent's section)
-    return page_cache.serve(("customer", *current_user.record_version, local_day(clock.now())), draw)
+    return page_cache.serve(("customer", *current_user.record_version, local_date(clock.now())), draw)
 
 
 def _day_before(value: str | None) -> tuple[date | None, str | None]:

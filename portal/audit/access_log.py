@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Integer, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
@@ -20,17 +19,11 @@ from sqlalchemy.dialects import postgresql
 from portal.audit.models import CustomerDataView
 from portal.db import db, plain_connection
 from portal.enums import Role, ViewedPage
-from portal.i18n import TIMEZONE
+from portal.local_time import local_date
 
-LOCAL_ZONE = ZoneInfo(TIMEZONE)
 DAYS_PER_PAGE = 14
 # The kinds of page named by their title on My data (a ticket page is named by its reference).
 LIST_PAGES = (ViewedPage.QUEUE, ViewedPage.SEARCH, ViewedPage.RECORD, ViewedPage.INCIDENT, ViewedPage.REVIEW)
-
-
-def local_day(moment: datetime) -> date:
-    """The day in Vietnam that ``moment`` falls on."""
-    return moment.astimezone(LOCAL_ZONE).date()
 
 
 def log_customer_views(staff, customer_ids, page: ViewedPage, now: datetime, ticket=None) -> int:
@@ -43,7 +36,7 @@ def log_customer_views(staff, customer_ids, page: ViewedPage, now: datetime, tic
     shared = {"staff_id": staff.id, "staff_name": staff.full_name, "staff_role": staff.role, "page": page,
               "ticket_id": ticket.id if ticket is not None else None,
               "ticket_reference": ticket.reference if ticket is not None else None,
-              "viewed_at": now, "viewed_on": local_day(now)}
+              "viewed_at": now, "viewed_on": local_date(now)}
     connection = plain_connection()
     connection.execute(_log_statement(connection.dialect.name), {"customer_ids": customers, **shared})
     return len(customers)

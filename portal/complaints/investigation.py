@@ -23,11 +23,11 @@ from datetime import date, datetime, timedelta
 from flask import render_template
 from sqlalchemy import Date, Integer, String, case, cast, func, literal, null, or_, select, type_coerce, union_all
 
-from portal.audit.access_log import local_day
 from portal.audit.models import CustomerDataView
 from portal.complaints.services import COMPLAINT_KINDS
 from portal.db import db
 from portal.enums import Role, TicketStatus
+from portal.local_time import local_date
 from portal.tickets.board.queries import TicketStanding
 from portal.tickets.board.ticket_page import live_part
 from portal.tickets.kinds import get_kind
@@ -70,7 +70,7 @@ class Investigation:
 
 def investigate(ticket: TicketStanding, now: datetime) -> Investigation:
     """The panel's data for the ticket, with one statement (none if there is nothing to look up)."""
-    since = local_day(now) - timedelta(days=ACCESS_DAYS - 1)
+    since = local_date(now) - timedelta(days=ACCESS_DAYS - 1)
     details = ticket.details
     named = {"name": getattr(details, "third_party_name_key", None) or "",
              "phone": getattr(details, "third_party_phone", None) or "",

@@ -8,13 +8,13 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from portal.account.models import Customer, note_change
-from portal.audit.access_log import local_day
 from portal.audit.services import record
 from portal.consent.models import CONSENT_PURPOSES, ConsentEntry
 from portal.consent.notice import version_in_effect
 from portal.consent.signals import consent_withdrawn
 from portal.db import db
 from portal.enums import ActorKind, ConsentMethod, Purpose
+from portal.local_time import local_date
 
 
 class ConsentProblem(ValueError):
@@ -86,7 +86,7 @@ def switch_consent(customer, purpose, granted: bool, seen: int, *, email: str, l
         raise StaleChoice("stale")
     entry = record_consent(customer, purpose, granted, method=ConsentMethod.PORTAL, actor=customer,
                            actor_kind=ActorKind.CUSTOMER, actor_name=customer.full_name, now=now,
-                           notice_version=version_in_effect(local_day(now)).version)
+                           notice_version=version_in_effect(local_date(now)).version)
     if not granted:
         consent_withdrawn.send(customer, entry=entry, email=email, locale=locale, now=now)
     return entry

@@ -12,13 +12,14 @@ from portal import clock
 from portal.access import customer_required
 from portal.account.models import Customer
 from portal.account.services import customer_record
-from portal.audit.access_log import access_history, local_day
+from portal.audit.access_log import access_history
 from portal.consent.forms import ConsentSwitchForm
 from portal.consent.models import CONTRACT_PURPOSES
 from portal.consent.services import StaleChoice, contract_basis, switch_consent
 from portal.db import db
 from portal.enums import Channel, Purpose
 from portal.extensions import limiter
+from portal.local_time import local_date
 from portal.offers import Offer, offers_from
 
 bp = Blueprint("consent", __name__)
@@ -75,5 +76,5 @@ def _my_data_again(problem: str) -> str:
 @bp.app_template_global()
 def contract_basis_of(record) -> dict:
     """What rests on the contract for ``record`` today (see :func:`services.contract_basis`)."""
-    running, ended_on = contract_basis(record.orders, local_day(clock.now()))
+    running, ended_on = contract_basis(record.orders, local_date(clock.now()))
     return {"purposes": CONTRACT_PURPOSES, "orders": running, "ended_on": ended_on}

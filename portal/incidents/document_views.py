@@ -18,7 +18,7 @@ from portal.incidents.documents import (
     written_date,
 )
 from portal.incidents.services import authority_clock
-from portal.tickets.due import local_date
+from portal.local_time import local_date
 
 
 def _document(template: str, incident_id: int):

@@ -11,8 +11,7 @@ import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -23,7 +22,6 @@ from portal.complaints.services import COMPLAINT_KINDS
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
 from portal.db import db, insert_skipping_existing
 from portal.enums import Channel
-from portal.i18n import TIMEZONE
 from portal.incidents.models import (
     DATA_CATEGORIES,
     AffectedCustomer,
@@ -34,7 +32,6 @@ from portal.incidents.models import (
 )
 from portal.tickets.models import Ticket
 
-LOCAL_ZONE = ZoneInfo(TIMEZONE)
 DETAIL_FIELDS = ("title", "discovered_at", "occurred_from", "occurred_until", "place", "acts", "parties",
                  "categories", "volume", "consequences", "measures")
 MIN_CLOSE_REASON = 10
@@ -69,18 +66,6 @@ class StaleIncident(ValueError):
 # --- time ------------------------------------------------------------------------------------------
 
 
-def from_local(moment: datetime | None) -> datetime | None:
-    """A moment typed in Vietnam's local time (naive), in UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=LOCAL_ZONE, second=0, microsecond=0).astimezone(timezone.utc)
-
-
-def to_local(moment: datetime | None) -> datetime | None:
-    """A stored moment as a naive local time, for a form's ``datetime-local`` input."""
-    if moment is None:
-        return None
-    return moment.astimezone(LOCAL_ZONE).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

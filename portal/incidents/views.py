@@ -35,6 +35,7 @@ from portal.incidents.models import (
     IncidentStatus,
     format_incident_reference,
 )
+from portal.local_time import from_local, to_local
 
 
 def _stale_message() -> str:
@@ -64,9 +65,9 @@ def _register_upload_limit(state) -> None:
 
 def _details(form) -> services.Details:
     return services.Details(
-        title=form.title.data or "", discovered_at=services.from_local(form.discovered_at.data),
-        occurred_from=services.from_local(form.occurred_from.data),
-        occurred_until=services.from_local(form.occurred_until.data), place=form.place.data or "",
+        title=form.title.data or "", discovered_at=from_local(form.discovered_at.data),
+        occurred_from=from_local(form.occurred_from.data),
+        occurred_until=from_local(form.occurred_until.data), place=form.place.data or "",
         acts=form.acts.data or "", parties=form.parties.data or "", categories=tuple(form.categories.data or ()),
         volume=form.volume.data or "", consequences=form.consequences.data or "", measures=form.measures.data or "")
 
@@ -143,9 +144,9 @@ class IncidentForms:
         else:
             self.edit = EditIncidentForm(
                 formdata=None, prefix="edit", version=version, title=incident.title,
-                discovered_at=services.to_local(incident.discovered_at),
-                occurred_from=services.to_local(incident.occurred_from),
-                occurred_until=services.to_local(incident.occurred_until), place=incident.place, acts=incident.acts,
+                discovered_at=to_local(incident.discovered_at),
+                occurred_from=to_local(incident.occurred_from),
+                occurred_until=to_local(incident.occurred_until), place=incident.place, acts=incident.acts,
                 parties=incident.parties, categories=list(incident.categories or []), volume=incident.volume,
                 consequences=incident.consequences, measures=incident.measures)
         self.notice = (AuthorityNoticeForm(prefix="notice") if posted == "notice"
@@ -227,7 +228,7 @@ def authority_notice(incident_id: int):
     """Record that the notice went to the authority: when, and the reference it gave."""
     member = current_user.staff
     return _change(incident_id, "notice", lambda incident, form: services.record_authority_notice(
-        incident, member, form.version.data, services.from_local(form.sent_at.data), form.reference.data,
+        incident, member, form.version.data, from_local(form.sent_at.data), form.reference.data,
         clock.now()), _("The notice to the authority is recorded."))
 
 

@@ -18,7 +18,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from flask import render_template
 from flask_babel import lazy_gettext as _l
@@ -33,9 +33,9 @@ from portal.incidents.documents import notice_state
 from portal.incidents.models import DATA_CATEGORIES, AffectedCustomer, BreachIncident, format_incident_reference
 from portal.incidents.queries import notice_counts, progress_columns, progress_of
 from portal.incidents.services import authority_clock
+from portal.local_time import LOCAL_ZONE, start_of_local_day
 from portal.spreadsheets import safe_cell
 from portal.staff.models import StaffMember
-from portal.tickets.due import LOCAL_TZ
 from portal.tickets.models import Ticket, format_reference
 
 MAX_DAYS = 400  # the longest range one pack covers
@@ -96,8 +96,8 @@ class Summary:
 
 def utc_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     """The range of local days, both included, as [start, end) in UTC."""
-    start = datetime.combine(date_from, time(0), LOCAL_TZ).astimezone(timezone.utc)
-    end = datetime.combine(date_to + timedelta(days=1), time(0), LOCAL_TZ).astimezone(timezone.utc)
+    start = start_of_local_day(date_from)
+    end = start_of_local_day(date_to + timedelta(days=1))
     return start, end
 
 
@@ -110,7 +110,7 @@ def clock_outcome(due: datetime, done: datetime | None, now: datetime) -> str:
 
 def local_time(moment: datetime | None) -> str:
     """A moment in Vietnam time, as every spreadsheet reads it: 2026-11-30 14:05."""
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def write_pack(target, date_from: date, date_to: date, now: datetime, made_by: str) -> Summary:

@@ -21,7 +21,7 @@ from portal.db import db
 from portal.inspection import bp
 from portal.inspection.forms import PackForm
 from portal.inspection.pack import MAX_DAYS, write_pack
-from portal.tickets.due import local_date
+from portal.local_time import local_date
 
 DEFAULT_DAYS = 30
 SPOOL_BYTES = 8 * 1024 * 1024  # a pack larger than this goes to a temporary file on disk

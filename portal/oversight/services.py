@@ -18,12 +18,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 
 from portal.account.models import Customer
-from portal.audit.access_log import local_day, log_customer_views
+from portal.audit.access_log import log_customer_views
 from portal.audit.models import CustomerDataView
 from portal.audit.services import record
 from portal.db import MAX_ROW_ID, db, insert_skipping_existing
 from portal.enums import Role, ViewedPage
 from portal.i18n import DEFAULT_LOCALE
+from portal.local_time import local_date
 from portal.outbox.services import queue_email
 from portal.oversight.models import OversightAlert
 from portal.permissions import can
@@ -79,7 +80,7 @@ def raise_alerts(now: datetime) -> int:
 
     One cheap statement when nobody is near the threshold: only a member past the absolute number
     that day has their previous 30 days read."""
-    thresholds, today = insider_thresholds(), local_day(now)
+    thresholds, today = insider_thresholds(), local_date(now)
     days = (today - timedelta(days=1), today)
     daily = _daily_counts(days[0], days[1]).subquery()
     raised = select(OversightAlert.id).where(OversightAlert.staff_id == daily.c.staff_id,
@@ -146,7 +147,7 @@ def recent_alerts(limit: int = RECENT_ALERTS) -> list:
 def member_counts(now: datetime, thresholds: dict) -> list[MemberCounts]:
     """Every member who sees customers' data (and anyone else shown some in the last 30 days): today's
     count and their usual, computed in one statement; the busiest today first."""
-    today = local_day(now)
+    today = local_date(now)
     daily = _daily_counts(today - timedelta(days=USUAL_DAYS), today).subquery()
     per_member = (select(daily.c.staff_id,
                          func.sum(case((daily.c.viewed_on == today, daily.c.n), else_=0)).label("today"),

@@ -6,8 +6,8 @@ from flask import abort, render_template
 from flask_babel import get_locale
 
 from portal import clock, page_cache
-from portal.audit.access_log import local_day
 from portal.consent.notice import VERSIONS, blocks_of, find_version, version_in_effect
+from portal.local_time import local_date
 from portal.privacy import bp
 from portal.privacy.services import acknowledge_days, cookies, retention, rights
 
@@ -15,7 +15,7 @@ from portal.privacy.services import acknowledge_days, cookies, retention, rights
 @bp.route("/privacy")
 def current_notice():
     """The privacy notice in effect today, and the list of every version."""
-    return _notice_page(version_in_effect(local_day(clock.now())))
+    return _notice_page(version_in_effect(local_date(clock.now())))
 
 
 @bp.route("/privacy/<version>")
@@ -28,7 +28,7 @@ def notice(version: str):
 
 
 def _notice_page(shown):
-    in_effect = version_in_effect(local_day(clock.now()))
+    in_effect = version_in_effect(local_date(clock.now()))
     key = page_cache.visitor_key()
     key = key and (*key, shown.version, in_effect.version)
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from portal.local_time import end_of_local_day, local_date
+
 HOLIDAY_LANGUAGES = {"vi": "vi", "en": "en_US"}
 
 
@@ -86,15 +86,6 @@ def count_days(start: date, count: int, in_working_days: bool, calendar: Calenda
     if in_working_days:
         return add_working_days(start, count, calendar)
     return start + timedelta(days=count)
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
-
-
-def end_of_local_day(day: date) -> datetime:
-    """The last second of ``day`` in Ho Chi Minh City, in UTC."""
-    return datetime.combine(day, time(23, 59, 59), LOCAL_TZ).astimezone(timezone.utc)
 
 
 def acknowledge_due(received_at: datetime, working_days: int, calendar: Calendar = PUBLIC_CALENDAR) -> datetime:

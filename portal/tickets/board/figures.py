@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import extract, func, select
 
 from portal.db import db
 from portal.enums import Department
-from portal.tickets.due import LOCAL_TZ, local_date
+from portal.local_time import local_date, start_of_local_day
 from portal.tickets.models import OPEN_STATUSES, Ticket
 
 WINDOW_DAYS = 30
@@ -91,8 +91,8 @@ def _days(since: datetime, now: datetime) -> list[tuple[date, datetime, datetime
     days = []
     for number in range((last - first).days + 1):
         day = first + timedelta(days=number)
-        start = max(since, datetime.combine(day, time(0), LOCAL_TZ).astimezone(timezone.utc))
-        end = datetime.combine(day + timedelta(days=1), time(0), LOCAL_TZ).astimezone(timezone.utc)
+        start = max(since, start_of_local_day(day))
+        end = start_of_local_day(day + timedelta(days=1))
         days.append((day, start, end))
     return days
 

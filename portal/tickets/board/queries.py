@@ -28,9 +28,9 @@ from portal.account.services import CustomerRecord, customer_record
 from portal.contact_values import InvalidAddress, InvalidPhone, normalize_email, normalize_phone
 from portal.db import MAX_ROW_ID, UTCDateTime, db, read_plain
 from portal.enums import Channel, Department, Priority, Role, TicketStatus
+from portal.local_time import end_of_local_day
 from portal.settings.models import Setting
 from portal.staff.models import StaffMember
-from portal.tickets.due import end_of_local_day
 from portal.tickets.kinds import all_kinds
 from portal.tickets.models import OPEN_STATUSES, Ticket, TicketEntry, format_reference
 from portal.tickets.services import REFERENCE, parse_reference

@@ -28,7 +28,7 @@ from portal.contact_values import InvalidPhone, format_phone, normalize_phone
 from portal.db import UTCDateTime, db
 from portal.enums import Department, Priority, TicketStatus
 from portal.forms import no_control_characters
-from portal.tickets.due import local_date
+from portal.local_time import local_date
 from portal.tickets.forms import RequestMessageForm, message_field
 from portal.tickets.kinds.base import RequestKind, register
 from portal.tickets.kinds.evidence import EVIDENCE_TYPES, read_evidence, remove_after_commit, write_evidence
