@@ -14,10 +14,10 @@ from portal.account import bp as account_bp
 from portal.auth import principal as _customer_principal  # noqa: F401  (registers the customer session loader)
 from portal.auth.views import bp as auth_bp
 from portal.complaints import bp as complaints_bp
-from portal.complaints.views import allow_evidence_uploads
 from portal.consent.views import bp as consent_bp
 from portal.customers import bp as customers_bp
 from portal.extensions import babel, csrf, init_limiter, login_manager, migrate
+from portal.forms import apply_upload_limit
 from portal.i18n import select_locale, select_timezone
 from portal.incidents import bp as incidents_bp
 from portal.inspection import bp as inspection_bp
@@ -74,8 +74,7 @@ def _init_extensions(app: Flask) -> None:
     database.init_engine(app)
     migrate.init_app(app, database.db, directory=os.path.join(ROOT, "portal", "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    # before the form token is read, which reads the body
-    app.before_request_funcs.setdefault(None, []).insert(0, allow_evidence_uploads)
+    app.before_request_funcs.setdefault(None, []).insert(0, apply_upload_limit)  # before the CSRF check
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are checked against the server-side row
     init_limiter(app)

@@ -3,6 +3,9 @@ integer value." ...) translated through the portal's catalogue, since WTForms sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 from flask import has_request_context, request
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
@@ -55,6 +58,35 @@ class PortalForm(FlaskForm):
 
 # WTForms' built-in messages that the portal's forms can show, listed so that extraction puts them in
 # the catalogue. WTForms formats them itself, after translation.
+# The earliest day any form accepts for when something happened or a report starts: an earlier one
+# is a typing slip (and year 1 is past what a UTC moment can hold).
+EARLIEST_DAY = date(2000, 1, 1)
+
+# Endpoints whose forms carry files larger than the portal's limit on a request's body: endpoint →
+# ``limit(view_args)``, the bytes that request may carry (None: the portal's limit).
+_UPLOAD_LIMITS: dict[str, Callable[[dict], int | None]] = {}
+
+
+def upload_limit(endpoint: str):
+    """Register ``limit(view_args)`` as the largest body a request to ``endpoint`` may send (a form
+    with files); every other request keeps the portal's ``MAX_CONTENT_LENGTH``."""
+
+    def register(limit: Callable[[dict], int | None]):
+        _UPLOAD_LIMITS[endpoint] = limit
+        return limit
+
+    return register
+
+
+def apply_upload_limit() -> None:
+    """Before every request, and before the form token is read (reading it reads the body): a form
+    that carries files may send what its endpoint registered."""
+    limit = _UPLOAD_LIMITS.get(request.endpoint)
+    allowed = limit(request.view_args or {}) if limit else None
+    if allowed:
+        request.max_content_length = allowed
+
+
 WTFORMS_MESSAGES = (
     _l("This field is required."),
     _l("Not a valid choice."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, request, send_file
+from flask import abort, current_app, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +14,7 @@ from portal.complaints import bp, services
 from portal.complaints.forms import AnswerForm
 from portal.db import db
 from portal.enums import ViewedPage
+from portal.forms import upload_limit
 from portal.tickets import services as tickets
 from portal.tickets.board import queries
 from portal.tickets.board.decisions import decide
@@ -42,12 +43,14 @@ def answer(reference: str):
 # --- evidence files -------------------------------------------------------------------------------
 
 
-def allow_evidence_uploads() -> None:
+@upload_limit("requests.new_of_kind")
+def _evidence_uploads(view_args: dict) -> int | None:
     """The leak complaint form may carry its evidence files: its request may be as large as they may
-    be together (every other request keeps the 1 MB limit). Runs before the form token is read."""
-    if request.endpoint == "requests.new_of_kind" and (request.view_args or {}).get("code") == "leak_complaint":
-        config = current_app.config
-        request.max_content_length = (config["EVIDENCE_MAX_FILES"] * config["EVIDENCE_MAX_MB"] + 1) * 1024 * 1024
+    be together."""
+    if view_args.get("code") != "leak_complaint":
+        return None
+    config = current_app.config
+    return (config["EVIDENCE_MAX_FILES"] * config["EVIDENCE_MAX_MB"] + 1) * 1024 * 1024
 
 
 def _download(ticket, file_id: int):

@@ -8,13 +8,12 @@ from flask_wtf.file import FileField
 from wtforms import DateTimeLocalField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from portal.forms import PortalForm, no_control_characters
+from portal.forms import EARLIEST_DAY, PortalForm, no_control_characters
 from portal.incidents.models import DATA_CATEGORIES
 from portal.tickets.kinds.leak_complaint import CheckboxesField
 
 TEXT_MAX = 4000
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-EARLIEST_YEAR = 2000  # an earlier moment is a typing slip (and year 1 is past what UTC can hold)
 
 
 class LocalMomentField(DateTimeLocalField):
@@ -28,7 +27,7 @@ class LocalMomentField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_l("Give a date and a time, e.g. 28/11/2026 14:30.")) from None
-        if self.data is not None and self.data.year < EARLIEST_YEAR:
+        if self.data is not None and self.data.date() < EARLIEST_DAY:
             self.data = None
             raise ValueError(_l("This moment is too long ago. Give when it really happened."))
 

@@ -17,6 +17,7 @@ from portal.complaints.forms import STAFF_FINDINGS
 from portal.customers.services import MAX_RESULTS, MAX_SEARCH, MIN_SEARCH, find_customers
 from portal.db import db
 from portal.enums import ViewedPage
+from portal.forms import upload_limit
 from portal.incidents import bp, queries, services
 from portal.incidents.forms import (
     AuthorityNoticeForm,
@@ -50,17 +51,11 @@ def _incident_helpers():
             "finding_titles": STAFF_FINDINGS, "notice_hours": AUTHORITY_NOTICE_HOURS}
 
 
-def allow_import_uploads() -> None:
+@upload_limit("incidents.import_customers")
+def _import_uploads(_view_args: dict) -> int:
     """The import form may carry a file up to twice the largest the import reads, so that a file too
-    large is answered with a message of its own; every other request keeps the portal's limit. Runs
-    before the form token is read."""
-    if request.endpoint == "incidents.import_customers":
-        request.max_content_length = 2 * services.MAX_IMPORT_BYTES + 64 * 1024
-
-
-@bp.record_once
-def _register_upload_limit(state) -> None:
-    state.app.before_request_funcs.setdefault(None, []).insert(0, allow_import_uploads)
+    large is answered with a message of its own."""
+    return 2 * services.MAX_IMPORT_BYTES + 64 * 1024
 
 
 def _details(form) -> services.Details:

@@ -8,10 +8,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, ValidationError
 
-from portal.forms import PortalForm
+from portal.forms import EARLIEST_DAY, PortalForm
 from portal.inspection.pack import MAX_DAYS, PACK_LOCALES
-
-EARLIEST_DAY = date(2000, 1, 1)  # nothing is older; year 1 is past what UTC can hold
 
 
 class PackForm(PortalForm):

@@ -27,7 +27,7 @@ from portal import clock
 from portal.contact_values import InvalidPhone, format_phone, normalize_phone
 from portal.db import UTCDateTime, db
 from portal.enums import Department, Priority, TicketStatus
-from portal.forms import no_control_characters
+from portal.forms import EARLIEST_DAY, no_control_characters
 from portal.local_time import local_date
 from portal.tickets.forms import RequestMessageForm, message_field
 from portal.tickets.kinds.base import RequestKind, register
@@ -51,8 +51,6 @@ LEAKED_DATA = {
     "order": _l("Details of my orders"),
     "other": _l("Other data"),
 }
-
-EARLIEST_DAY = date(2000, 1, 1)
 
 NO_ANSWER = _l("Record the finding, its reason and the remedy first: the customer is owed that answer.")
 
