@@ -27,6 +27,7 @@ from portal.oversight import bp as oversight_bp
 from portal.privacy import bp as privacy_bp
 from portal.rights import bp as rights_bp
 from portal.security import install_log_redaction, refuse_cross_site_requests, set_security_headers
+from portal.session_cookie import SignedCookieSessions
 from portal.staff import bp as staff_bp
 from portal.staff import principal as _staff_principal  # noqa: F401  (registers the staff session loader)
 from portal.tickets import consent_withdrawals as _consent_withdrawals  # noqa: F401  (withdrawals open tickets)
@@ -91,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    app.session_interface = SignedCookieSessions()
     app.before_request(refuse_cross_site_requests)
     app.after_request(set_security_headers)
     templating.register(app)

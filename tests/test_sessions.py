@@ -204,3 +204,16 @@ def test_signed_in_customer_asking_for_sign_in_goes_to_the_page_asked_for(client
     assert response.status_code == 302 and response.headers["Location"] == "/requests/"
     offsite = client.get("/sign-in?next=https://evil.example/")
     assert offsite.headers["Location"] == "/my-data"
+
+
+def test_the_session_cookie_is_checked_against_the_secret_keys_configured_now(app, client):
+    """The cookie's serializer is kept between requests, but never past a change of keys: a cookie
+    signed with a key that is gone signs nobody in; named as a fallback, the old key still works."""
+    make_customer()
+    sign_in(client, "an.nguyen@example.vn")
+    assert client.get("/my-data").status_code == 200
+    old_key = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "another-secret-key-0123456789abcdef-0123456789"
+    assert client.get("/my-data").status_code == 302
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert client.get("/my-data").status_code == 200
