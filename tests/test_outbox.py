@@ -328,6 +328,25 @@ def test_gives_up_only_after_give_up_hours_then_list_and_resend(smtp_app, smtp_s
     assert reload(row_id).status == "sent"
 
 
+def test_a_sign_in_email_whose_link_expired_while_the_server_was_down_is_not_sent_late(
+        smtp_app, smtp_server, client, customer, clock):
+    smtp_server.stop()
+    assert request_link(client, ADDRESS).status_code == 303
+    row_id, useless_after = outbox()[-1].id, outbox()[-1].useless_after
+    link, code = link_and_code(outbox()[-1])
+    assert deliver_due(clock.now()) == 1  # tried while the server is down
+    assert reload(row_id).status == "pending"
+    smtp_server.start()
+    clock.current = useless_after + timedelta(seconds=1)  # the link has expired meanwhile
+    assert deliver_due(clock.now()) == 1
+    assert smtp_server.message_ids == []  # not sent late: the customer asks again
+    message = reload(row_id)
+    assert message.status == "failed" and "expired" in message.last_error
+    assert link not in message.body_text and code not in message.body_text  # no working link kept
+    assert len(audit("mail.expired_unsent")) == 1
+    assert deliver_due(clock.now()) == 0
+
+
 def test_the_last_attempt_is_made_when_the_give_up_time_comes(smtp_app, smtp_server, clock):
     """Backoff is capped by the give-up time, so the last try is not skipped: a server back just
     before the deadline still gets the message."""

@@ -84,6 +84,18 @@ def _record_outcome(message: OutboxMessage, now: datetime, error: str | None, co
         message.next_attempt_at = min(now + retry_delay(message.attempt_count, config), give_up_at)
 
 
+def _give_up_unsent(message: OutboxMessage, now: datetime, config) -> None:
+    """A message whose content has expired before it could be sent (a sign-in link or code, after a
+    mail server or worker was down) is not sent late: the person asks again, and gets a link that
+    works. It is kept, as failed, with the reason."""
+    message.status = OutboxStatus.FAILED
+    message.failed_at = now
+    message.last_error = "Not sent: what it carries expired before it could be sent."
+    _forget_secrets(message, config)
+    record("system", "mail.expired_unsent", f"outbox:{message.id}", attempts=message.attempt_count)
+    log.warning("Outbox message %s expired before it could be sent", message.id)
+
+
 def _forget_secrets(message: OutboxMessage, config) -> None:
     """Once a message has left (or never will), keep no working sign-in or password link in it: the
     database holds only hashes of those. The development mailbox is the inbox itself, so it keeps them."""
@@ -102,6 +114,10 @@ def deliver_one(now: datetime, smtp: SmtpSession | None = None) -> bool:
         db.session.rollback()
         return False
     config = current_app.config
+    if message.useless_after is not None and now >= message.useless_after:
+        _give_up_unsent(message, now, config)
+        db.session.commit()
+        return True
     try:
         _send(message, config, smtp)
         error = None
