@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from functools import partial
 
 from flask import g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
@@ -112,7 +113,7 @@ def init_engine(app) -> None:
     else:
         event.listen(engine, "connect", _note_return)
         event.listen(engine, "checkin", _note_return)
-        event.listen(engine, "checkout", _check_before_use)
+        event.listen(engine, "checkout", partial(_check_before_use, engine.dialect))
     app.teardown_appcontext(_close_plain_connection)
 
 
@@ -134,7 +135,7 @@ def _note_return(_dbapi_connection, record) -> None:
     record.info["returned_at"] = time.monotonic()
 
 
-def _check_before_use(dbapi_connection, record, _proxy) -> None:
+def _check_before_use(dialect, dbapi_connection, record, _proxy) -> None:
     """Test a pooled connection to a server before it is used (a restarted server costs no failed
     page): always before a request that changes something, and otherwise when it has been idle for
     more than a second. A page read on a connection that was working a moment ago skips the round
@@ -144,7 +145,6 @@ def _check_before_use(dbapi_connection, record, _proxy) -> None:
     reading = has_request_context() and request.method in ("GET", "HEAD")
     if reading and idle < RECENTLY_RETURNED_SECONDS:
         return
-    dialect = db.engine.dialect
     try:
         dialect.do_ping(dbapi_connection)
     except dialect.loaded_dbapi.Error as error:

@@ -16,7 +16,7 @@ from portal import clock
 from portal.access import staff_required
 from portal.db import db
 from portal.forms import PortalForm
-from portal.incidents import bp, notify
+from portal.incidents import bp, notify, queries
 from portal.incidents.models import BreachIncident
 
 
@@ -47,7 +47,7 @@ def _back(incident: BreachIncident, form) -> str:
 
 def _page(incident: BreachIncident, form=None, status: int = 200):
     return render_template("incidents/notify.html", incident=incident, notify_form=form, form=form,
-                           progress=notify.notice_progress(incident.id)), status
+                           progress=queries.notice_progress(incident.id)), status
 
 
 @bp.route("/<int:incident_id>/notify")
@@ -100,7 +100,7 @@ def resume_notice(incident_id: int):
 
 
 def _say_where_it_stands(incident_id: int, started: bool, queued: int) -> None:
-    progress = notify.notice_progress(incident_id)
+    progress = queries.notice_progress(incident_id)
     if not started and not queued:
         flash(_("The notice was already started; nothing was waiting to be queued."), "info")
         return
